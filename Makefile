@@ -1,0 +1,82 @@
+# The project's entry points. `make demo` sets everything up and runs the main job;
+# `make test` runs every test. Both install what they need (make deps) first.
+
+CARGO   ?= cargo
+PREFIX  ?= /usr/local
+BUILD   := build
+RELEASE := target/release
+BINS    := myrunc myinit myproxy
+
+# Debian packages the build, the tests, the benchmarks and the demo need.
+DEBS := build-essential pkg-config protobuf-compiler libseccomp-dev \
+        busybox-static runc crun containerd docker.io tini iptables iproute2 \
+        docker-registry skopeo hyperfine file util-linux bsdutils coreutils procps psmisc \
+        python3 git
+
+.PHONY: all build deps test lint bench install demo rootfs bundle clean
+
+all: build
+
+## deps: install the Debian packages (idempotent: apt only runs when one is missing)
+deps:
+	@missing=""; for p in $(DEBS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+## build: release binaries in target/release (myinit and myproxy statically linked)
+build:
+	$(CARGO) build --release --workspace --bins --exclude myinit --exclude myproxy
+	# myinit is bind-mounted into images without a libc; myproxy stays under its memory
+	# budget without glibc's mapped pages. Both are linked statically.
+	$(CARGO) rustc --release -p myinit --bin myinit -- -C target-feature=+crt-static
+	$(CARGO) rustc --release -p myproxy --bin myproxy -- -C target-feature=+crt-static
+
+## rootfs, bundle: a busybox root filesystem and an OCI bundle around it
+rootfs: $(BUILD)/busybox-bundle/rootfs/bin/busybox
+$(BUILD)/busybox-bundle/rootfs/bin/busybox: scripts/busybox-rootfs.sh
+	scripts/busybox-rootfs.sh $(BUILD)/busybox-bundle/rootfs
+
+bundle: rootfs build
+	rm -f $(BUILD)/busybox-bundle/config.json
+	$(RELEASE)/myrunc spec --bundle $(BUILD)/busybox-bundle
+
+## test: every test (unit, component, integration); needs root
+test: deps build rootfs
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	    $(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+	    $(CARGO) test --workspace --no-fail-fast; \
+	fi
+	$(CARGO) test -p myinit --test static_binary -- --ignored
+
+## lint: formatting and clippy, warnings are errors
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## bench: side-by-side benchmarks against the real tools (results: docs/benchmarks.md)
+bench: deps build
+	bench/runtime.sh
+	bench/proxy.sh
+
+## install: the binaries into $(PREFIX)/bin
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	for b in $(BINS); do install -m 0755 $(RELEASE)/$$b $(DESTDIR)$(PREFIX)/bin/$$b; done
+
+## demo: run sh in the busybox bundle with myrunc (interactive when there is a terminal)
+demo: deps bundle
+	@cd $(BUILD)/busybox-bundle && \
+	if [ -t 0 ]; then tty=true; else tty=false; fi; \
+	sed -i "s/\"terminal\": true/\"terminal\": $$tty/" config.json; \
+	sed -i 's/"readonly": true/"readonly": false/' config.json; \
+	echo "myrunc run demo (bundle $(BUILD)/busybox-bundle; exit the shell to stop)"; \
+	../../$(RELEASE)/myrunc run demo-$$$$
+
+clean:
+	rm -rf $(BUILD)
+	$(CARGO) clean

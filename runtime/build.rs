@@ -1,0 +1,13 @@
+//! Records the git commit for `myrunc --version` (go-runc parses its "commit:" line).
+
+fn main() {
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=MYRUNC_COMMIT={commit}");
+    println!("cargo:rerun-if-changed=../.git/HEAD");
+}
