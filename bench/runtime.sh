@@ -14,6 +14,7 @@ myrunc=${MYRUNC:-$PWD/target/release/myrunc}
 for t in runc crun hyperfine python3; do command -v $t >/dev/null || { echo "$t missing: make deps" >&2; exit 1; }; done
 
 work=$(mktemp -d /tmp/myrunc-bench.XXXXXX)
+hugetlb_hierarchy() { awk '$1 == "hugetlb" { print $2 }' /proc/cgroups; }
 hugetlb_mounted=0
 cleanup() {
     for r in myrunc runc crun; do
@@ -21,16 +22,32 @@ cleanup() {
     done
     if [ "$hugetlb_mounted" = 1 ]; then
         umount /sys/fs/cgroup/hugetlb || true
-        mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb && umount /sys/fs/cgroup/hugetlb || true
+        # The hierarchy goes back to cgroup2 when it is unmounted with no child cgroups
+        # left; the containers' cgroups die asynchronously, so give them a moment, then
+        # mount and unmount once more and wait for the kernel to free it.
+        for attempt in 1 2 3; do
+            sleep 1
+            mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb && umount /sys/fs/cgroup/hugetlb || true
+            for _ in $(seq 20); do
+                [ "$(hugetlb_hierarchy)" = 0 ] && break 2
+                sleep 0.25
+            done
+        done
         rmdir /sys/fs/cgroup/hugetlb 2>/dev/null || true
-        echo "hugetlb returned to cgroup2: $(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" >&2
+        echo "hugetlb back on cgroup2: $(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" >&2
     fi
     rm -rf "$work"
 }
 bin_of() { case $1 in myrunc) echo "$myrunc";; runc) command -v runc;; crun) command -v crun;; esac; }
 trap cleanup EXIT
 
-if ! grep -q " /sys/fs/cgroup/hugetlb cgroup " /proc/self/mountinfo 2>/dev/null && [ -d /sys/fs/cgroup/unified ]; then
+# /proc/cgroups gives hugetlb's hierarchy: 0 is cgroup2. A v1 hierarchy that is no longer
+# mounted is freed asynchronously; wait for that to settle first.
+for _ in $(seq 30); do
+    [ "$(hugetlb_hierarchy)" = 0 ] || awk '$5 == "/sys/fs/cgroup/hugetlb"' /proc/self/mountinfo | grep -q . && break
+    sleep 0.5
+done
+if [ "$(hugetlb_hierarchy)" = 0 ] && [ -d /sys/fs/cgroup/unified ]; then
     echo "note: mounting a v1 hugetlb hierarchy for crun (restored afterwards)" >&2
     mkdir -p /sys/fs/cgroup/hugetlb
     mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb

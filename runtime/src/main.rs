@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use tracing::Level;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
@@ -30,17 +31,19 @@ fn main() -> ExitCode {
         },
         None => None,
     };
-    let level = if cli.debug { "debug" } else { "warn" };
-    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(level));
     let writer = match &log_file {
         Some(f) => BoxMakeWriter::new(f.try_clone().expect("cloning the log file descriptor")),
         None => BoxMakeWriter::new(std::io::stderr),
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .event_format(RuncFormat(format))
-        .init();
+    let builder = tracing_subscriber::fmt().with_writer(writer).event_format(RuncFormat(format));
+    // RUST_LOG overrides --debug; without it a plain level filter keeps start-up cheap
+    // (building an EnvFilter costs more than the rest of `myrunc --version`).
+    match std::env::var("RUST_LOG").ok().and_then(|v| EnvFilter::try_new(v).ok()) {
+        Some(filter) => builder.with_env_filter(filter).init(),
+        None => builder
+            .with_max_level(if cli.debug { Level::DEBUG } else { Level::WARN })
+            .init(),
+    }
     match commands::run(cli) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(e) => {

@@ -14,6 +14,9 @@ use crate::namespaces::NamespaceType;
 use crate::rlimits;
 
 pub const OCI_VERSION: &str = "1.2.0";
+/// The version `myrunc spec` writes: its template uses nothing newer, and older runtimes
+/// (crun 1.8 among them) refuse versions they do not know.
+pub const TEMPLATE_VERSION: &str = "1.0.2-dev";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -619,7 +622,7 @@ pub fn default_spec() -> Spec {
         path: None,
     };
     Spec {
-        oci_version: OCI_VERSION.into(),
+        oci_version: TEMPLATE_VERSION.into(),
         process: Some(Process {
             terminal: true,
             user: User::default(),

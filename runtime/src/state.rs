@@ -91,7 +91,8 @@ impl ContainerState {
         })
     }
 
-    /// Writes the record atomically (temp file, fsync, rename).
+    /// Writes the record atomically (temp file, rename). No fsync: the state lives on a tmpfs
+    /// (/run) that does not outlive a crash, and readers only ever see whole files.
     pub fn save(&self, root: &Path) -> Result<()> {
         let dir = Self::dir(root, &self.id);
         let tmp = dir.join(".state.json.tmp");

@@ -52,7 +52,7 @@ impl CreateFlags {
 }
 
 pub fn run(root: &Path, a: Args) -> Result<i32> {
-    crate::process::cloned_binary::ensure()?;
+    crate::process::exe_guard::ensure()?;
     create(root, &a.flags.options(&a.id, false))?;
     Ok(0)
 }

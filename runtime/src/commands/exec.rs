@@ -116,7 +116,7 @@ fn inline_process(base: &Process, a: &Args) -> Result<Process> {
 }
 
 pub fn run(root: &Path, a: Args) -> Result<i32> {
-    crate::process::cloned_binary::ensure()?;
+    crate::process::exe_guard::ensure()?;
     let process = match &a.process {
         Some(path) => {
             let data = std::fs::read(path).map_err(|e| Error::io("reading", path, e))?;

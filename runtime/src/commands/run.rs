@@ -23,7 +23,7 @@ pub struct Args {
 }
 
 pub fn run(root: &Path, a: Args) -> Result<i32> {
-    crate::process::cloned_binary::ensure()?;
+    crate::process::exe_guard::ensure()?;
     if a.detach {
         create::create(root, &a.flags.options(&a.id, false))?;
         start::start(root, &a.id)?;

@@ -206,19 +206,8 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<Created> {
 
     let linux = spec.linux();
     let layout = Layout::detect()?;
+    // Only the paths now: the directories are made while the child creates its namespaces.
     let cg = cgroups::for_new_container(&layout, linux.cgroups_path.as_deref(), &opts.id)?;
-    cleanup.cgroup = Some(cg.paths().clone());
-    cg.create()?;
-    if let Some(res) = &linux.resources {
-        cg.apply(res)?;
-    }
-    let spec_rules = linux
-        .resources
-        .as_ref()
-        .map(|r| r.devices.as_slice())
-        .unwrap_or(&[]);
-    cg.apply_devices(&devices::effective_rules(spec_rules, &linux.devices))?;
-
     let namespaces = NamespacePlan::from_spec(&spec)?;
     let can_setgroups = true;
     let plan = ProcessPlan::new(process, linux, opts.preserve_fds, can_setgroups)?;
@@ -282,11 +271,29 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<Created> {
     if namespaces.creates(NamespaceType::User) {
         write_id_maps(pid, &linux.uid_mappings, &linux.gid_mappings)?;
     }
-    cg.add_process(pid.as_raw())?;
-    if let Some(adj) = process.oom_score_adj {
-        set_oom_score_adj(pid, adj)?;
-    }
     parent_chan.send(&Message::Go)?;
+    // The child makes its namespaces while we make its cgroups; it builds its root
+    // filesystem while we move it in (on cgroup v1 the first migration waits for an RCU
+    // grace period). If the child failed meanwhile, its reason matters more than ours.
+    cleanup.cgroup = Some(cg.paths().clone());
+    let spec_rules = linux.resources.as_ref().map(|r| r.devices.as_slice()).unwrap_or(&[]);
+    let joined = cg
+        .create()
+        .and_then(|_| match &linux.resources {
+            Some(res) => cg.apply(res),
+            None => Ok(()),
+        })
+        .and_then(|_| cg.apply_devices(&devices::effective_rules(spec_rules, &linux.devices)))
+        .and_then(|_| parent_chan.send(&Message::CgroupsCreated))
+        .and_then(|_| cg.add_process(pid.as_raw()))
+        .and_then(|_| match process.oom_score_adj {
+            Some(adj) => set_oom_score_adj(pid, adj),
+            None => Ok(()),
+        })
+        .and_then(|_| parent_chan.send(&Message::CgroupJoined));
+    if let Err(e) = joined {
+        return Err(parent_chan.pending_error().map(Error::Child).unwrap_or(e));
+    }
     loop {
         match parent_chan.recv("the container's init")? {
             Message::RunCreateRuntimeHooks => {

@@ -12,8 +12,12 @@ use crate::error::{ErrnoContext, Error, Result};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub enum Message {
-    /// Runtime → child: ID maps are written and the cgroup joined; go on.
+    /// Runtime → child: ID maps are written; go on.
     Go,
+    /// Runtime → child: the cgroup directories exist (the root filesystem binds them).
+    CgroupsCreated,
+    /// Runtime → child: the child is in its cgroups (needed before the cgroup namespace).
+    CgroupJoined,
     /// Child → runtime: run the prestart and createRuntime hooks now.
     RunCreateRuntimeHooks,
     /// Runtime → child: hooks done.
@@ -79,6 +83,16 @@ impl Channel {
         }
         serde_json::from_slice(&buf[..n])
             .map_err(|e| Error::Child(format!("bad message from {peer}: {e}")))
+    }
+
+    /// An error the peer already sent, if any, without waiting for one.
+    pub fn pending_error(&self) -> Option<String> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::MSG_DONTWAIT).ok()?;
+        match serde_json::from_slice(&buf[..n]).ok()? {
+            Message::Error(e) => Some(e),
+            _ => None,
+        }
     }
 
     /// Receives and insists on one particular message; an `Error` becomes ours.

@@ -23,7 +23,7 @@ pub struct ExecConfig<'a> {
 /// The child's entry point; returns the exit code if it fails.
 pub fn run(cfg: ExecConfig) -> i32 {
     let err = match setup(&cfg) {
-        Ok(exe) => process::finish_and_exec(cfg.process, cfg.plan, &exe),
+        Ok(prepared) => process::finish_and_exec(cfg.process, cfg.plan, &prepared),
         Err(e) => e,
     };
     let _ = nix::unistd::write(cfg.errors, err.to_string().as_bytes());
@@ -34,7 +34,7 @@ pub fn run(cfg: ExecConfig) -> i32 {
     }
 }
 
-fn setup(cfg: &ExecConfig) -> Result<std::ffi::CString> {
+fn setup(cfg: &ExecConfig) -> Result<process::Prepared> {
     // CVE-2019-5736: keep /proc/PID/exe (the host's myrunc) out of the container's reach
     // until execve.
     // SAFETY: plain prctl.
@@ -66,5 +66,5 @@ fn setup(cfg: &ExecConfig) -> Result<std::ffi::CString> {
         console::send_master(sock.as_fd(), master.as_fd())?;
         console::become_controlling(&slave)?;
     }
-    process::find_executable(cfg.process)
+    cfg.plan.prepare(cfg.process)
 }

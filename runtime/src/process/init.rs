@@ -42,7 +42,7 @@ pub struct InitConfig<'a> {
 /// The child's entry point; returns the exit code if it fails.
 pub fn run(cfg: InitConfig) -> i32 {
     match setup(&cfg) {
-        Ok(exe) => wait_for_start_and_exec(&cfg, &exe),
+        Ok(prepared) => wait_for_start_and_exec(&cfg, &prepared),
         Err(e) => {
             let _ = cfg.channel.send(&Message::Error(e.to_string()));
             1
@@ -50,7 +50,7 @@ pub fn run(cfg: InitConfig) -> i32 {
     }
 }
 
-fn setup(cfg: &InitConfig) -> Result<CString> {
+fn setup(cfg: &InitConfig) -> Result<process::Prepared> {
     let spec = cfg.spec;
     let process = spec
         .process
@@ -93,10 +93,6 @@ fn setup(cfg: &InitConfig) -> Result<CString> {
     if !flags.is_empty() {
         unshare(flags).ctx(|| format!("creating namespaces {flags:?}"))?;
     }
-    // Last, so that the cgroup the runtime put us in becomes the namespace's root.
-    if ns.creates(NamespaceType::Cgroup) {
-        unshare(CloneFlags::CLONE_NEWCGROUP).ctx(|| "creating the cgroup namespace".into())?;
-    }
     if let Some(h) = spec.hostname.as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(h).ctx(|| format!("setting hostname {h:?}"))?;
     }
@@ -115,9 +111,16 @@ fn setup(cfg: &InitConfig) -> Result<CString> {
     let ctx = MountContext {
         bundle: cfg.bundle,
         cgroups: cfg.cgroups,
-        new_cgroupns: ns.creates(NamespaceType::Cgroup),
     };
+    // The runtime creates the cgroup directories while we made our namespaces.
+    cfg.channel.expect(Message::CgroupsCreated, "myrunc")?;
     rootfs::prepare(spec, cfg.rootfs, &ctx)?;
+    // The runtime moves us into our cgroups while we set up the root filesystem.
+    cfg.channel.expect(Message::CgroupJoined, "myrunc")?;
+    // Now, so that the cgroup we were put in becomes the namespace's root.
+    if ns.creates(NamespaceType::Cgroup) {
+        unshare(CloneFlags::CLONE_NEWCGROUP).ctx(|| "creating the cgroup namespace".into())?;
+    }
     let hooks = spec.hooks.clone().unwrap_or_default();
     if !hooks.prestart.is_empty() || !hooks.create_runtime.is_empty() {
         cfg.channel.send(&Message::RunCreateRuntimeHooks)?;
@@ -148,13 +151,13 @@ fn setup(cfg: &InitConfig) -> Result<CString> {
     if let Some(p) = &spec.linux().personality {
         set_personality(p)?;
     }
-    let exe = process::find_executable(process)?;
+    let prepared = cfg.plan.prepare(process)?;
     cfg.channel.send(&Message::Ready)?;
     cfg.channel.expect(Message::Ack, "myrunc")?;
     // SAFETY: plain prctl; from here on the init outlives the runtime.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0) };
     cfg.channel.send(&Message::Done)?;
-    Ok(exe)
+    Ok(prepared)
 }
 
 fn hook_state<'a>(cfg: &'a InitConfig, status: &'a str) -> HookState<'a> {
@@ -231,7 +234,7 @@ fn set_personality(p: &crate::spec::Personality) -> Result<()> {
 
 /// Blocks until `start` connects, then runs the startContainer hooks and execs the
 /// user process. Errors go back to `start` over the connection.
-fn wait_for_start_and_exec(cfg: &InitConfig, exe: &CString) -> i32 {
+fn wait_for_start_and_exec(cfg: &InitConfig, prepared: &process::Prepared) -> i32 {
     let conn = loop {
         // SAFETY: accept4 on our listening socket.
         let fd = unsafe {
@@ -276,7 +279,7 @@ fn wait_for_start_and_exec(cfg: &InitConfig, exe: &CString) -> i32 {
             return 1;
         }
     }
-    let err = process::finish_and_exec(process, cfg.plan, exe);
+    let err = process::finish_and_exec(process, cfg.plan, prepared);
     let _ = conn.write_all(err.to_string().as_bytes());
     match err {
         Error::NotExecutable(_) => 126,

@@ -3,7 +3,7 @@
 
 pub mod channel;
 pub mod clone;
-pub mod cloned_binary;
+pub mod exe_guard;
 pub mod exec;
 pub mod init;
 
@@ -23,7 +23,8 @@ use crate::spec::{Linux, Process};
 /// Everything decided in the runtime before cloning, so that the child only applies it.
 pub struct ProcessPlan {
     pub caps: Option<capabilities::Plan>,
-    pub seccomp: Option<seccomp::Filter>,
+    /// The seccomp profile; the child compiles it, in parallel with the runtime's work.
+    pub seccomp: Option<crate::spec::Seccomp>,
     /// Supplementary groups may only be set when the user namespace allows setgroups.
     pub can_setgroups: bool,
     pub preserve_fds: i32,
@@ -46,13 +47,9 @@ impl ProcessPlan {
             }
             plan
         });
-        let seccomp = match &linux.seccomp {
-            Some(s) => Some(seccomp::Filter::compile(s)?),
-            None => None,
-        };
         Ok(ProcessPlan {
             caps,
-            seccomp,
+            seccomp: linux.seccomp.clone(),
             can_setgroups,
             preserve_fds,
         })
@@ -154,10 +151,32 @@ pub fn reset_signals() {
     }
 }
 
+/// What the child prepares before it is ready: the program to run and its filter.
+pub struct Prepared {
+    pub exe: CString,
+    pub filter: Option<seccomp::Filter>,
+}
+
+impl ProcessPlan {
+    /// Finds the program and compiles the seccomp filter (in the child, inside the
+    /// container); failures here are reported before `create` returns.
+    pub fn prepare(&self, process: &Process) -> Result<Prepared> {
+        let filter = match &self.seccomp {
+            Some(s) => Some(seccomp::Filter::compile(s)?),
+            None => None,
+        };
+        Ok(Prepared {
+            exe: find_executable(process)?,
+            filter,
+        })
+    }
+}
+
 /// Switches to the process's user, capabilities and limits, enters its cwd, and execs.
 /// Returns only with the error that stopped it.
-pub fn finish_and_exec(process: &Process, plan: &ProcessPlan, exe: &CString) -> Error {
-    match finish(process, plan) {
+pub fn finish_and_exec(process: &Process, plan: &ProcessPlan, prepared: &Prepared) -> Error {
+    let exe = &prepared.exe;
+    match finish(process, plan, prepared.filter.as_ref()) {
         Ok(()) => {}
         Err(e) => return e,
     }
@@ -177,11 +196,11 @@ pub fn finish_and_exec(process: &Process, plan: &ProcessPlan, exe: &CString) -> 
     }
 }
 
-fn finish(process: &Process, plan: &ProcessPlan) -> Result<()> {
+fn finish(process: &Process, plan: &ProcessPlan, filter: Option<&seccomp::Filter>) -> Result<()> {
     rlimits::apply(&process.rlimits)?;
     // Without no_new_privs only a privileged process may load a filter: do it now.
     if !process.no_new_privileges
-        && let Some(f) = &plan.seccomp
+        && let Some(f) = filter
     {
         f.load()?;
     }
@@ -205,7 +224,7 @@ fn finish(process: &Process, plan: &ProcessPlan) -> Result<()> {
     // CVE-2024-21626: no descriptor of the runtime may survive into the container.
     close_fds_from(3 + plan.preserve_fds)?;
     if process.no_new_privileges
-        && let Some(f) = &plan.seccomp
+        && let Some(f) = filter
     {
         f.load()?;
     }

@@ -17,7 +17,6 @@ use crate::spec::Mount;
 pub struct MountContext<'a> {
     pub bundle: &'a Path,
     pub cgroups: &'a CgroupPaths,
-    pub new_cgroupns: bool,
 }
 
 fn source_path(m: &Mount, bundle: &Path) -> PathBuf {
@@ -191,141 +190,40 @@ pub fn flags_from_statvfs(f: FsFlags) -> MsFlags {
     m
 }
 
-/// `type: cgroup`: the container's own cgroups at the destination (read-only by default
-/// in specs). With a cgroup namespace the hierarchies are mounted afresh, so the container
-/// sees its cgroup as the root; without one, its directories are bind-mounted.
-fn mount_cgroup(
-    root: BorrowedFd<'_>,
-    dest: &Path,
-    opts: &MountOptions,
-    ctx: &MountContext,
-) -> Result<()> {
-    let flags = opts.flags - MsFlags::MS_RDONLY;
-    let ro = opts.flags.contains(MsFlags::MS_RDONLY);
+/// `type: cgroup`: the container's own cgroups at the destination, as bind mounts of its
+/// cgroup directories (read-only when the options say so). This gives the same view as a
+/// fresh cgroupfs mount inside a cgroup namespace, and works before the init has joined its
+/// cgroups (that migration waits out an RCU grace period, so it overlaps this setup), and
+/// in user namespaces, where cgroup v1 cannot be mounted.
+fn mount_cgroup(root: BorrowedFd<'_>, dest: &Path, opts: &MountOptions, ctx: &MountContext) -> Result<()> {
+    let bind_flags = MountOptions {
+        flags: MsFlags::MS_BIND | MsFlags::MS_REC | opts.flags,
+        ..MountOptions::default()
+    };
     if ctx.cgroups.v2 {
-        let target = open_in_root(root, dest, Create::Dir)?;
-        let leaf = ctx
-            .cgroups
-            .unified
-            .as_deref()
-            .unwrap_or(Path::new("/sys/fs/cgroup"));
-        if ctx.new_cgroupns {
-            mount(
-                Some("cgroup2"),
-                fd_path(&target).as_str(),
-                Some("cgroup2"),
-                opts.flags,
-                None::<&str>,
-            )
-            .ctx(|| format!("mounting cgroup2 on {}", dest.display()))?;
-        } else {
-            let o = MountOptions {
-                flags: MsFlags::MS_BIND | MsFlags::MS_REC | opts.flags,
-                ..MountOptions::default()
-            };
-            return bind(root, leaf, dest, &o);
-        }
-        return Ok(());
+        let leaf = ctx.cgroups.unified.as_deref().unwrap_or(Path::new("/sys/fs/cgroup"));
+        bind(root, leaf, dest, &bind_flags)?;
+        let mounted = open_in_root(root, dest, Create::Nothing)?;
+        return apply_propagation(&mounted, opts, dest);
     }
     // v1: a tmpfs holding one directory per hierarchy.
+    let flags = opts.flags - MsFlags::MS_RDONLY;
     let target = open_in_root(root, dest, Create::Dir)?;
-    mount(
-        Some("tmpfs"),
-        fd_path(&target).as_str(),
-        Some("tmpfs"),
-        flags,
-        Some("mode=755"),
-    )
-    .ctx(|| format!("mounting tmpfs on {}", dest.display()))?;
-    for (name, host_dir) in &ctx.cgroups.v1 {
-        let dir_name = name.strip_prefix("name=").unwrap_or(name);
-        let sub = dest.join(dir_name);
-        let fresh = if ctx.new_cgroupns {
-            let t = open_in_root(root, &sub, Create::Dir)?;
-            let fl = flags
-                | if ro {
-                    MsFlags::MS_RDONLY
-                } else {
-                    MsFlags::empty()
-                };
-            match mount(
-                Some("cgroup"),
-                fd_path(&t).as_str(),
-                Some("cgroup"),
-                fl,
-                Some(name.as_str()),
-            ) {
-                Ok(()) => true,
-                // v1 hierarchies cannot be mounted from a user namespace: bind instead.
-                Err(Errno::EPERM) => false,
-                Err(e) => {
-                    return Err(Error::sys(
-                        format!("mounting cgroup {name} on {}", sub.display()),
-                        e,
-                    ));
-                }
-            }
-        } else {
-            false
-        };
-        if !fresh {
-            let o = MountOptions {
-                flags: MsFlags::MS_BIND
-                    | MsFlags::MS_REC
-                    | flags
-                    | if ro {
-                        MsFlags::MS_RDONLY
-                    } else {
-                        MsFlags::empty()
-                    },
-                ..MountOptions::default()
-            };
-            bind(root, host_dir, &sub, &o)?;
-        }
-    }
-    if let Some(unified) = &ctx.cgroups.unified {
-        let sub = dest.join("unified");
-        if ctx.new_cgroupns {
-            let t = open_in_root(root, &sub, Create::Dir)?;
-            let fl = flags
-                | if ro {
-                    MsFlags::MS_RDONLY
-                } else {
-                    MsFlags::empty()
-                };
-            mount(
-                Some("cgroup2"),
-                fd_path(&t).as_str(),
-                Some("cgroup2"),
-                fl,
-                None::<&str>,
-            )
-            .ctx(|| format!("mounting cgroup2 on {}", sub.display()))?;
-        } else {
-            let o = MountOptions {
-                flags: MsFlags::MS_BIND
-                    | MsFlags::MS_REC
-                    | flags
-                    | if ro {
-                        MsFlags::MS_RDONLY
-                    } else {
-                        MsFlags::empty()
-                    },
-                ..MountOptions::default()
-            };
-            bind(root, unified, &sub, &o)?;
-        }
+    mount(Some("tmpfs"), fd_path(&target).as_str(), Some("tmpfs"), flags, Some("mode=755"))
+        .ctx(|| format!("mounting tmpfs on {}", dest.display()))?;
+    let hierarchies = ctx
+        .cgroups
+        .v1
+        .iter()
+        .map(|(name, dir)| (name.strip_prefix("name=").unwrap_or(name).to_string(), dir))
+        .chain(ctx.cgroups.unified.iter().map(|u| ("unified".to_string(), u)));
+    for (dir_name, host_dir) in hierarchies {
+        bind(root, host_dir, &dest.join(dir_name), &bind_flags)?;
     }
     let mounted = open_in_root(root, dest, Create::Nothing)?;
-    if ro {
-        mount(
-            None::<&str>,
-            fd_path(&mounted).as_str(),
-            None::<&str>,
-            MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | flags,
-            None::<&str>,
-        )
-        .ctx(|| format!("remounting {} read-only", dest.display()))?;
+    if opts.flags.contains(MsFlags::MS_RDONLY) {
+        mount(None::<&str>, fd_path(&mounted).as_str(), None::<&str>, MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | flags, None::<&str>)
+            .ctx(|| format!("remounting {} read-only", dest.display()))?;
     }
     apply_propagation(&mounted, opts, dest)
 }
