@@ -47,14 +47,14 @@ bundle: rootfs build
 	rm -f $(BUILD)/busybox-bundle/config.json
 	$(RELEASE)/myrunc spec --bundle $(BUILD)/busybox-bundle
 
-## test: every test (unit, component, integration); needs root
+## test: every test (unit, component, integration); needs root. Tests marked #[ignore]
+## check the static release binaries, which `make build` has just made.
 test: deps build rootfs
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
-	    $(CARGO) nextest run --workspace --no-fail-fast; \
+	    $(CARGO) nextest run --workspace --no-fail-fast --run-ignored all; \
 	else \
-	    $(CARGO) test --workspace --no-fail-fast; \
+	    $(CARGO) test --workspace --no-fail-fast -- --include-ignored; \
 	fi
-	$(CARGO) test -p myinit --test static_binary -- --ignored
 
 ## lint: formatting and clippy, warnings are errors
 lint:

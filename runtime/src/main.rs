@@ -35,10 +35,15 @@ fn main() -> ExitCode {
         Some(f) => BoxMakeWriter::new(f.try_clone().expect("cloning the log file descriptor")),
         None => BoxMakeWriter::new(std::io::stderr),
     };
-    let builder = tracing_subscriber::fmt().with_writer(writer).event_format(RuncFormat(format));
+    let builder = tracing_subscriber::fmt()
+        .with_writer(writer)
+        .event_format(RuncFormat(format));
     // RUST_LOG overrides --debug; without it a plain level filter keeps start-up cheap
     // (building an EnvFilter costs more than the rest of `myrunc --version`).
-    match std::env::var("RUST_LOG").ok().and_then(|v| EnvFilter::try_new(v).ok()) {
+    match std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| EnvFilter::try_new(v).ok())
+    {
         Some(filter) => builder.with_env_filter(filter).init(),
         None => builder
             .with_max_level(if cli.debug { Level::DEBUG } else { Level::WARN })

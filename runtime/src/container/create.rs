@@ -276,7 +276,11 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<Created> {
     // filesystem while we move it in (on cgroup v1 the first migration waits for an RCU
     // grace period). If the child failed meanwhile, its reason matters more than ours.
     cleanup.cgroup = Some(cg.paths().clone());
-    let spec_rules = linux.resources.as_ref().map(|r| r.devices.as_slice()).unwrap_or(&[]);
+    let spec_rules = linux
+        .resources
+        .as_ref()
+        .map(|r| r.devices.as_slice())
+        .unwrap_or(&[]);
     let joined = cg
         .create()
         .and_then(|_| match &linux.resources {

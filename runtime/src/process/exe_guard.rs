@@ -49,7 +49,10 @@ fn read_only_clone() -> Result<OwnedFd> {
         )
     };
     if fd < 0 {
-        return Err(Error::sys("cloning a mount of the myrunc binary (open_tree)", Errno::last()));
+        return Err(Error::sys(
+            "cloning a mount of the myrunc binary (open_tree)",
+            Errno::last(),
+        ));
     }
     // SAFETY: fresh descriptor.
     let tree = unsafe { OwnedFd::from_raw_fd(fd as i32) };
@@ -72,7 +75,10 @@ fn read_only_clone() -> Result<OwnedFd> {
         )
     };
     if r != 0 {
-        return Err(Error::sys("making the mount of the myrunc binary read-only", Errno::last()));
+        return Err(Error::sys(
+            "making the mount of the myrunc binary read-only",
+            Errno::last(),
+        ));
     }
     Ok(tree)
 }
@@ -111,5 +117,8 @@ pub fn ensure() -> Result<()> {
             libc::AT_EMPTY_PATH,
         );
     }
-    Err(Error::sys("re-executing myrunc from its read-only mount", Errno::last()))
+    Err(Error::sys(
+        "re-executing myrunc from its read-only mount",
+        Errno::last(),
+    ))
 }

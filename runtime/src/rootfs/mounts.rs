@@ -195,13 +195,22 @@ pub fn flags_from_statvfs(f: FsFlags) -> MsFlags {
 /// fresh cgroupfs mount inside a cgroup namespace, and works before the init has joined its
 /// cgroups (that migration waits out an RCU grace period, so it overlaps this setup), and
 /// in user namespaces, where cgroup v1 cannot be mounted.
-fn mount_cgroup(root: BorrowedFd<'_>, dest: &Path, opts: &MountOptions, ctx: &MountContext) -> Result<()> {
+fn mount_cgroup(
+    root: BorrowedFd<'_>,
+    dest: &Path,
+    opts: &MountOptions,
+    ctx: &MountContext,
+) -> Result<()> {
     let bind_flags = MountOptions {
         flags: MsFlags::MS_BIND | MsFlags::MS_REC | opts.flags,
         ..MountOptions::default()
     };
     if ctx.cgroups.v2 {
-        let leaf = ctx.cgroups.unified.as_deref().unwrap_or(Path::new("/sys/fs/cgroup"));
+        let leaf = ctx
+            .cgroups
+            .unified
+            .as_deref()
+            .unwrap_or(Path::new("/sys/fs/cgroup"));
         bind(root, leaf, dest, &bind_flags)?;
         let mounted = open_in_root(root, dest, Create::Nothing)?;
         return apply_propagation(&mounted, opts, dest);
@@ -209,21 +218,38 @@ fn mount_cgroup(root: BorrowedFd<'_>, dest: &Path, opts: &MountOptions, ctx: &Mo
     // v1: a tmpfs holding one directory per hierarchy.
     let flags = opts.flags - MsFlags::MS_RDONLY;
     let target = open_in_root(root, dest, Create::Dir)?;
-    mount(Some("tmpfs"), fd_path(&target).as_str(), Some("tmpfs"), flags, Some("mode=755"))
-        .ctx(|| format!("mounting tmpfs on {}", dest.display()))?;
+    mount(
+        Some("tmpfs"),
+        fd_path(&target).as_str(),
+        Some("tmpfs"),
+        flags,
+        Some("mode=755"),
+    )
+    .ctx(|| format!("mounting tmpfs on {}", dest.display()))?;
     let hierarchies = ctx
         .cgroups
         .v1
         .iter()
         .map(|(name, dir)| (name.strip_prefix("name=").unwrap_or(name).to_string(), dir))
-        .chain(ctx.cgroups.unified.iter().map(|u| ("unified".to_string(), u)));
+        .chain(
+            ctx.cgroups
+                .unified
+                .iter()
+                .map(|u| ("unified".to_string(), u)),
+        );
     for (dir_name, host_dir) in hierarchies {
         bind(root, host_dir, &dest.join(dir_name), &bind_flags)?;
     }
     let mounted = open_in_root(root, dest, Create::Nothing)?;
     if opts.flags.contains(MsFlags::MS_RDONLY) {
-        mount(None::<&str>, fd_path(&mounted).as_str(), None::<&str>, MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | flags, None::<&str>)
-            .ctx(|| format!("remounting {} read-only", dest.display()))?;
+        mount(
+            None::<&str>,
+            fd_path(&mounted).as_str(),
+            None::<&str>,
+            MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | flags,
+            None::<&str>,
+        )
+        .ctx(|| format!("remounting {} read-only", dest.display()))?;
     }
     apply_propagation(&mounted, opts, dest)
 }
