@@ -5,7 +5,11 @@ CARGO   ?= cargo
 PREFIX  ?= /usr/local
 BUILD   := build
 RELEASE := target/release
-BINS    := myrunc myinit myproxy
+BINS    := myrunc myinit myproxy mycontainerd mycontainerd-shim myctr
+# Where `make up` keeps the daemons' pid and log files.
+RUNDIR  := /run/my
+LOGDIR  := /var/log/my
+CONTAINERD_SOCK ?= /run/containerd/containerd.sock
 
 # Debian packages the build, the tests, the benchmarks and the demo need.
 DEBS := build-essential pkg-config protobuf-compiler libseccomp-dev \
@@ -13,7 +17,7 @@ DEBS := build-essential pkg-config protobuf-compiler libseccomp-dev \
         docker-registry skopeo hyperfine file util-linux bsdutils coreutils procps psmisc \
         python3 git
 
-.PHONY: all build deps test lint bench install demo rootfs bundle clean
+.PHONY: all build deps test lint bench install demo rootfs bundle clean up down
 
 all: build
 
@@ -29,12 +33,14 @@ deps:
 
 ## build: release binaries in target/release (myrunc, myinit and myproxy statically linked)
 build:
-	$(CARGO) build --release --workspace --bins --exclude myinit --exclude myproxy --exclude myrunc
-	# myinit is bind-mounted into images without a libc; myproxy stays under its memory
-	# budget without glibc's mapped pages; myrunc starts faster without the dynamic loader
-	# (it execs itself twice per container). All three are linked statically.
+	$(CARGO) build --release --workspace --bins --exclude myinit --exclude myproxy --exclude myrunc \
+	    --exclude mycontainerd-shim
+	# myinit is bind-mounted into images without a libc; myproxy and the shim (one per
+	# container) stay under their memory budgets without glibc's mapped pages; myrunc
+	# starts faster without the dynamic loader (it execs itself twice per container).
 	$(CARGO) rustc --release -p myinit --bin myinit -- -C target-feature=+crt-static
 	$(CARGO) rustc --release -p myproxy --bin myproxy -- -C target-feature=+crt-static
+	$(CARGO) rustc --release -p mycontainerd-shim --bin mycontainerd-shim -- -C target-feature=+crt-static
 	LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH=/usr/lib/$$(gcc -print-multiarch) \
 	    $(CARGO) rustc --release -p myrunc --bin myrunc -- -C target-feature=+crt-static
 
@@ -79,6 +85,28 @@ demo: deps bundle
 	sed -i 's/"readonly": true/"readonly": false/' config.json; \
 	echo "myrunc run demo (bundle $(BUILD)/busybox-bundle; exit the shell to stop)"; \
 	../../$(RELEASE)/myrunc run demo-$$$$
+
+## up, down: start and stop mycontainerd in the background (pid file and log under
+## $(RUNDIR) and $(LOGDIR)); containers keep running across `down` and `up`.
+up: build
+	@mkdir -p $(RUNDIR) $(LOGDIR)
+	@if [ -f $(RUNDIR)/mycontainerd.pid ] && kill -0 $$(cat $(RUNDIR)/mycontainerd.pid) 2>/dev/null; then \
+	    echo "mycontainerd is already running (pid $$(cat $(RUNDIR)/mycontainerd.pid))"; \
+	else \
+	    PATH=$(CURDIR)/$(RELEASE):$$PATH setsid $(RELEASE)/mycontainerd --address $(CONTAINERD_SOCK) \
+	        >>$(LOGDIR)/mycontainerd.log 2>&1 </dev/null & echo $$! > $(RUNDIR)/mycontainerd.pid; \
+	    for i in $$(seq 50); do [ -S $(CONTAINERD_SOCK) ] && break; \
+	        kill -0 $$(cat $(RUNDIR)/mycontainerd.pid) 2>/dev/null || { tail -3 $(LOGDIR)/mycontainerd.log; rm -f $(RUNDIR)/mycontainerd.pid; exit 1; }; \
+	        sleep 0.1; done; \
+	    echo "mycontainerd running (pid $$(cat $(RUNDIR)/mycontainerd.pid), socket $(CONTAINERD_SOCK), log $(LOGDIR)/mycontainerd.log)"; \
+	fi
+
+down:
+	@if [ -f $(RUNDIR)/mycontainerd.pid ]; then \
+	    pid=$$(cat $(RUNDIR)/mycontainerd.pid); kill $$pid 2>/dev/null; \
+	    for i in $$(seq 50); do kill -0 $$pid 2>/dev/null || break; sleep 0.1; done; \
+	    rm -f $(RUNDIR)/mycontainerd.pid; echo "mycontainerd stopped (containers keep running)"; \
+	else echo "mycontainerd is not running"; fi
 
 clean:
 	rm -rf $(BUILD)

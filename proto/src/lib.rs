@@ -43,6 +43,18 @@ pub mod google {
     }
 }
 
+/// `io.containerd.cgroups.v1`: the cgroup v1 statistics of Task.Stats / Tasks.Metrics.
+#[allow(clippy::all, clippy::pedantic, missing_docs)]
+pub mod io {
+    pub mod containerd {
+        pub mod cgroups {
+            pub mod v1 {
+                tonic::include_proto!("io.containerd.cgroups.v1");
+            }
+        }
+    }
+}
+
 /// Everything in containerd's `containerd.*` proto packages.
 #[allow(clippy::all, clippy::pedantic, missing_docs)]
 pub mod containerd {

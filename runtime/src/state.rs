@@ -48,6 +48,9 @@ pub struct ContainerState {
     #[serde(default)]
     pub owner: String,
     pub cgroups: CgroupPaths,
+    /// Parent cgroup directories that this container's create made (removed with it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cgroup_parents: Vec<PathBuf>,
     pub config: Spec,
 }
 
@@ -245,6 +248,7 @@ mod tests {
             created: rfc3339_now(),
             owner: String::new(),
             cgroups: CgroupPaths::default(),
+            cgroup_parents: Vec::new(),
             config: Spec::default(),
         };
         assert!(st.init_alive());
@@ -265,6 +269,7 @@ mod tests {
             created: rfc3339_now(),
             owner: String::new(),
             cgroups: CgroupPaths::default(),
+            cgroup_parents: Vec::new(),
             config: crate::spec::default_spec(),
         };
         st.save(root.path()).unwrap();

@@ -84,8 +84,9 @@ pub struct CgroupPaths {
 
 /// What every cgroup implementation offers the runtime.
 pub trait Cgroup {
-    /// Creates the directories (and enables controllers on v2).
-    fn create(&self) -> Result<()>;
+    /// Creates the directories (and enables controllers on v2). Returns the parent
+    /// directories this call made, top first, so they can go with the container.
+    fn create(&self) -> Result<Vec<PathBuf>>;
     /// Writes the limits of `linux.resources`.
     fn apply(&self, resources: &Resources) -> Result<()>;
     /// Replaces the device access rules (`devices::effective_rules` builds them).
@@ -249,6 +250,14 @@ pub(crate) fn read_procs(dir: &Path) -> Result<Vec<i32>> {
         .lines()
         .filter_map(|l| l.trim().parse().ok())
         .collect())
+}
+
+/// Removes the parent directories a container's create made, deepest first, while they
+/// are empty (another container may have moved in meanwhile; then they stay).
+pub fn remove_created_parents(parents: &[PathBuf]) {
+    for p in parents.iter().rev() {
+        let _ = std::fs::remove_dir(p);
+    }
 }
 
 /// Removes a cgroup directory, retrying while the kernel still counts exiting tasks.

@@ -238,17 +238,23 @@ impl V1Cgroup {
 }
 
 impl Cgroup for V1Cgroup {
-    fn create(&self) -> Result<()> {
-        for (name, dir) in &self.paths.v1 {
+    fn create(&self) -> Result<Vec<PathBuf>> {
+        let mut parents = Vec::new();
+        let unified = self.paths.unified.iter().map(|u| ("unified", u));
+        for (name, dir) in self
+            .paths
+            .v1
+            .iter()
+            .map(|(n, d)| (n.as_str(), d))
+            .chain(unified)
+        {
             let created = create_dirs(dir)?;
             if name.split(',').any(|c| c == "cpuset") {
                 Self::init_cpuset(&created)?;
             }
+            parents.extend(created.into_iter().filter(|d| d != dir));
         }
-        if let Some(u) = &self.paths.unified {
-            create_dirs(u)?;
-        }
-        Ok(())
+        Ok(parents)
     }
 
     fn apply(&self, res: &Resources) -> Result<()> {

@@ -95,12 +95,12 @@ pub fn blkio_to_io_weight(w: u16) -> u64 {
 }
 
 impl Cgroup for V2Cgroup {
-    fn create(&self) -> Result<()> {
-        create_dirs(self.dir())?;
+    fn create(&self) -> Result<Vec<std::path::PathBuf>> {
+        let created = create_dirs(self.dir())?;
         if let Some(root) = &self.paths.unified_root {
             enable_controllers(root, self.dir(), &WANTED)?;
         }
-        Ok(())
+        Ok(created.into_iter().filter(|d| d != self.dir()).collect())
     }
 
     fn apply(&self, res: &Resources) -> Result<()> {

@@ -136,6 +136,7 @@ fn set_oom_score_adj(pid: Pid, adj: i32) -> Result<()> {
 struct Cleanup {
     dir: Option<PathBuf>,
     cgroup: Option<CgroupPaths>,
+    cgroup_parents: Vec<PathBuf>,
     pid: Option<Pid>,
 }
 
@@ -147,6 +148,7 @@ impl Drop for Cleanup {
         }
         if let Some(paths) = self.cgroup.take() {
             let _ = cgroups::from_paths(paths).destroy();
+            cgroups::remove_created_parents(&self.cgroup_parents);
         }
         if let Some(dir) = &self.dir {
             let _ = std::fs::remove_dir_all(dir);
@@ -201,6 +203,7 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<Created> {
     let mut cleanup = Cleanup {
         dir: Some(dir.clone()),
         cgroup: None,
+        cgroup_parents: Vec::new(),
         pid: None,
     };
 
@@ -283,6 +286,7 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<Created> {
         .unwrap_or(&[]);
     let joined = cg
         .create()
+        .map(|parents| cleanup.cgroup_parents = parents)
         .and_then(|_| match &linux.resources {
             Some(res) => cg.apply(res),
             None => Ok(()),
@@ -340,6 +344,7 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<Created> {
         created: rfc3339_now(),
         owner: String::new(),
         cgroups: cg.paths().clone(),
+        cgroup_parents: cleanup.cgroup_parents.clone(),
         config: spec.clone(),
     };
     state.save(root)?;

@@ -76,6 +76,7 @@ impl Container {
     pub fn destroy(self) -> Result<()> {
         let cg = self.cgroup();
         let removed = cg.destroy();
+        cgroups::remove_created_parents(&self.state.cgroup_parents);
         let dir = self.dir();
         match std::fs::remove_dir_all(&dir) {
             Ok(()) => {}
