@@ -57,9 +57,12 @@ bundle: rootfs build
 ## check the static release binaries, which `make build` has just made.
 test: deps build rootfs
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
-	    $(CARGO) nextest run --workspace --no-fail-fast --run-ignored all; \
+	    $(CARGO) nextest run --workspace --no-fail-fast --run-ignored all && \
+	    echo "myctr's suite again, against mycontainerd:" && \
+	    MYCTR_TEST_DAEMON=mycontainerd $(CARGO) nextest run -p myctr --no-fail-fast; \
 	else \
-	    $(CARGO) test --workspace --no-fail-fast -- --include-ignored; \
+	    $(CARGO) test --workspace --no-fail-fast -- --include-ignored && \
+	    MYCTR_TEST_DAEMON=mycontainerd $(CARGO) test -p myctr --no-fail-fast; \
 	fi
 
 ## lint: formatting and clippy, warnings are errors
@@ -77,14 +80,12 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
 	for b in $(BINS); do install -m 0755 $(RELEASE)/$$b $(DESTDIR)$(PREFIX)/bin/$$b; done
 
-## demo: run sh in the busybox bundle with myrunc (interactive when there is a terminal)
-demo: deps bundle
-	@cd $(BUILD)/busybox-bundle && \
-	if [ -t 0 ]; then tty=true; else tty=false; fi; \
-	sed -i "s/\"terminal\": true/\"terminal\": $$tty/" config.json; \
-	sed -i 's/"readonly": true/"readonly": false/' config.json; \
-	echo "myrunc run demo (bundle $(BUILD)/busybox-bundle; exit the shell to stop)"; \
-	../../$(RELEASE)/myrunc run demo-$$$$
+## demo: start mycontainerd (make up) and run sh in a busybox container with myctr
+## (interactive when there is a terminal; leave it with `exit`)
+demo: deps rootfs up
+	@if [ -t 0 ]; then tty=-t; else tty=; fi; \
+	echo "myctr run $$tty --rootfs $(BUILD)/busybox-bundle/rootfs demo sh   (mycontainerd at $(CONTAINERD_SOCK))"; \
+	$(RELEASE)/myctr --address $(CONTAINERD_SOCK) run --rm $$tty --rootfs $(CURDIR)/$(BUILD)/busybox-bundle/rootfs demo-$$$$ sh
 
 ## up, down: start and stop mycontainerd in the background (pid file and log under
 ## $(RUNDIR) and $(LOGDIR)); containers keep running across `down` and `up`.

@@ -66,8 +66,15 @@ pub struct Flags {
 pub fn load_file(path: &Path) -> Result<FileConfig> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("reading config", path, e))?;
     toml::from_str(&text).map_err(|e| {
-        let line = e.span().map(|s| text[..s.start].lines().count().max(1)).unwrap_or(0);
-        Error::InvalidArgument(format!("config {} line {line}: {}", path.display(), e.message()))
+        let line = e
+            .span()
+            .map(|s| text[..s.start].lines().count().max(1))
+            .unwrap_or(0);
+        Error::InvalidArgument(format!(
+            "config {} line {line}: {}",
+            path.display(),
+            e.message()
+        ))
     })
 }
 

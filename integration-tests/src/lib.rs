@@ -101,9 +101,9 @@ pub fn pids_mentioning(needle: &str) -> Vec<i32> {
             && String::from_utf8_lossy(&cmd)
                 .replace('\0', " ")
                 .contains(needle)
-            {
-                out.push(pid);
-            }
+        {
+            out.push(pid);
+        }
     }
     out
 }
@@ -174,7 +174,6 @@ pub struct Daemon {
     dir: tempfile::TempDir,
     /// A namespace reserved for this daemon's test (cleaned on drop).
     pub namespace: String,
-    made_run_dirs: Vec<PathBuf>,
 }
 
 const CONTAINERD_RUN_DIRS: [&str; 4] = [
@@ -187,17 +186,11 @@ const CONTAINERD_RUN_DIRS: [&str; 4] = [
 impl Daemon {
     pub fn start(kind: DaemonKind) -> Daemon {
         let dir = tempfile::Builder::new().prefix("it-").tempdir().unwrap();
-        let made_run_dirs = CONTAINERD_RUN_DIRS
-            .iter()
-            .map(PathBuf::from)
-            .filter(|p| !p.exists())
-            .collect();
         let mut d = Daemon {
             kind,
             child: None,
             dir,
             namespace: unique("it"),
-            made_run_dirs,
         };
         d.spawn();
         d
@@ -397,7 +390,27 @@ impl Drop for Daemon {
             let _ = std::fs::remove_dir(d);
         }
         let _ = std::fs::remove_dir_all(Path::new("/run/containerd/runc").join(&self.namespace));
-        for d in &self.made_run_dirs {
+        // ctr leaves the FIFOs of tasks it did not delete itself (a dead shim's, say);
+        // ours are the ones named after this test process's unique IDs.
+        let mine = format!("-{}-", std::process::id());
+        if let Ok(dirs) = std::fs::read_dir("/run/containerd/fifo") {
+            for d in dirs.flatten() {
+                let entries: Vec<String> = std::fs::read_dir(d.path())
+                    .map(|e| {
+                        e.flatten()
+                            .map(|f| f.file_name().to_string_lossy().into_owned())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if !entries.is_empty() && entries.iter().all(|n| n.contains(&mine)) {
+                    let _ = std::fs::remove_dir_all(d.path());
+                }
+            }
+        }
+        // Only empty ones, children first: a daemon still running (another test's, or the
+        // host's, whose socket lives in /run/containerd) keeps them; the last test out
+        // removes them, whoever made them.
+        for d in CONTAINERD_RUN_DIRS {
             let _ = std::fs::remove_dir(d);
         }
     }

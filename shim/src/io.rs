@@ -1,8 +1,10 @@
 //! A process's stdio: the client's FIFOs (or a log URI) on one side, pipes or a pty on the
 //! container's side, and the copying in between.
 //!
-//! Output never blocks the container: when nobody reads the FIFO any more, the shim keeps
-//! draining the container's pipe and drops what it reads.
+//! As containerd's shim does, the shim holds the output FIFOs open for reading as well as
+//! writing: output written while no client is attached waits in the FIFO for the next
+//! reader (`tasks attach`), and the container blocks only once that buffer is full.
+//! Stdin EOF reaches the container when the client's writer goes away, or on CloseIO.
 
 use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -74,12 +76,14 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len()
-            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
         out.push(if b[i] == b'+' { b' ' } else { b[i] });
         i += 1;
     }

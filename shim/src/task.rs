@@ -752,7 +752,7 @@ fn runtime_from(
         _ => Options::default(),
     };
     let binary = if opts.binary_name.is_empty() {
-        PathBuf::from("myrunc")
+        default_runtime()
     } else {
         PathBuf::from(&opts.binary_name)
     };
@@ -769,6 +769,16 @@ fn runtime_from(
         reaper.clone(),
     );
     Ok((runtime, opts.no_pivot_root, opts.no_new_keyring))
+}
+
+/// myrunc beside the shim's own binary when it is there (a build or install directory),
+/// else whatever `myrunc` PATH finds.
+fn default_runtime() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join("myrunc")))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("myrunc"))
 }
 
 /// Splits prepared stdio into what the runtime gets now and what is finished later.

@@ -168,7 +168,7 @@ impl Containers for ContainersService {
                 "snapshot_key" | "snapshotkey" => c.snapshot_key = new.snapshot_key.clone(),
                 p => {
                     if let Some(k) = p.strip_prefix("labels.") {
-                        match new.labels.get(k) {
+                        match new.labels.get(k).filter(|v| !v.is_empty()) {
                             Some(v) => c.labels.insert(k.to_string(), v.clone()),
                             None => c.labels.remove(k),
                         };

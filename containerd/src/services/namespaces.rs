@@ -92,7 +92,7 @@ impl Namespaces for NamespacesService {
             if p == "labels" {
                 ns.labels = new.labels.clone();
             } else if let Some(k) = p.strip_prefix("labels.") {
-                match new.labels.get(k) {
+                match new.labels.get(k).filter(|v| !v.is_empty()) {
                     Some(v) => ns.labels.insert(k.to_string(), v.clone()),
                     None => ns.labels.remove(k),
                 };
