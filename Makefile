@@ -56,6 +56,9 @@ bundle: rootfs build
 ## test: every test (unit, component, integration); needs root. Tests marked #[ignore]
 ## check the static release binaries, which `make build` has just made.
 test: deps build rootfs
+	@# The integration tests drive the debug binaries of every package, which
+	@# nextest only builds for the package that owns them.
+	$(CARGO) build --workspace --bins
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	    $(CARGO) nextest run --workspace --no-fail-fast --run-ignored all && \
 	    echo "myctr's suite again, against mycontainerd:" && \

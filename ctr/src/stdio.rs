@@ -11,7 +11,7 @@ use std::ffi::CString;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::mem::ManuallyDrop;
-use std::os::fd::{FromRawFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -113,19 +113,22 @@ impl Stdio {
         ];
         for (path, target) in outputs {
             let Some(path) = path else { continue };
+            // Opened here, before anything can write to the process's stdin: a FIFO's
+            // buffered output is lost when its last descriptor closes, and a quick
+            // process's shim may close its end before a thread got around to opening.
+            let fifo = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(path)
+                .map_err(|source| Error::File {
+                    what: "opening FIFO",
+                    path: path.clone(),
+                    source,
+                })?;
             if copy {
-                copying.outputs.push(spawn_output(path.clone(), target));
+                copying.outputs.push(spawn_output(fifo, target));
             } else {
-                let held = std::fs::OpenOptions::new()
-                    .read(true)
-                    .custom_flags(libc::O_NONBLOCK)
-                    .open(path)
-                    .map_err(|source| Error::File {
-                        what: "opening FIFO",
-                        path: path.clone(),
-                        source,
-                    })?;
-                copying.held.push(held);
+                copying.held.push(fifo);
             }
         }
         if copy
@@ -279,28 +282,45 @@ impl Copying {
     }
 }
 
-/// Copies FIFO `path` to our descriptor `target` until the FIFO's end.
-fn spawn_output(path: PathBuf, target: RawFd) -> oneshot::Receiver<()> {
+/// Copies `fifo` (opened non-blocking for reading) to our descriptor `target` until
+/// the FIFO's end: the moment the writers that came have all gone. Linux reports that
+/// as POLLHUP only once a writer has been seen since our open, so waiting for the shim
+/// to open its end needs nothing more than `poll`.
+fn spawn_output(mut fifo: File, target: RawFd) -> oneshot::Receiver<()> {
     let (done, rx) = oneshot::channel();
     std::thread::spawn(move || {
-        // Blocks until the shim opens the FIFO for writing.
-        if let Ok(mut fifo) = File::open(&path) {
-            // SAFETY: our stdout/stderr, borrowed for the life of the process; never closed here.
-            let mut out = ManuallyDrop::new(unsafe { File::from_raw_fd(target) });
-            let mut buf = vec![0u8; 32 * 1024];
-            loop {
-                match fifo.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        if out.write_all(&buf[..n]).is_err() {
-                            // Our side is gone: drain so the process is not blocked.
-                            let _ = std::io::copy(&mut fifo, &mut std::io::sink());
-                            break;
-                        }
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(_) => break,
+        // SAFETY: our stdout/stderr, borrowed for the life of the process; never closed here.
+        let mut out = ManuallyDrop::new(unsafe { File::from_raw_fd(target) });
+        let mut buf = vec![0u8; 32 * 1024];
+        let mut draining = false;
+        loop {
+            let mut pfd = libc::pollfd {
+                fd: fifo.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            if unsafe { libc::poll(&mut pfd, 1, -1) } < 0 {
+                if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                    continue;
                 }
+                break;
+            }
+            match fifo.read(&mut buf) {
+                // No data and no writer: poll only wakes us then after a writer has been.
+                Ok(0) => break,
+                Ok(n) => {
+                    if !draining && out.write_all(&buf[..n]).is_err() {
+                        // Our side is gone: keep draining so the process is not blocked.
+                        draining = true;
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock
+                    ) => {}
+                Err(_) => break,
             }
         }
         let _ = done.send(());
@@ -388,6 +408,58 @@ mod tests {
                 .paths(),
             StdioPaths::default()
         );
+    }
+
+    fn open_reader(path: &Path) -> File {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .unwrap()
+    }
+
+    /// Copies `fifo` into a pipe through `spawn_output` and returns what came out.
+    fn copied(fifo: File, write: impl FnOnce()) -> String {
+        let mut fds = [0; 2];
+        // SAFETY: a two-element array for pipe2.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        // SAFETY: both descriptors are fresh and owned here.
+        let (mut read, write_end) =
+            unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) };
+        let done = spawn_output(fifo, write_end.as_raw_fd());
+        write();
+        done.blocking_recv().unwrap();
+        drop(write_end);
+        let mut out = String::new();
+        read.read_to_string(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn output_written_and_closed_before_copying_starts_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        mkfifo(&path).unwrap();
+        let fifo = open_reader(&path);
+        let mut writer = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        writer.write_all(b"early\n").unwrap();
+        drop(writer);
+        assert_eq!(copied(fifo, || {}), "early\n");
+    }
+
+    #[test]
+    fn output_copying_waits_for_a_writer_to_come() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        mkfifo(&path).unwrap();
+        let fifo = open_reader(&path);
+        let late = path.clone();
+        let out = copied(fifo, move || {
+            std::thread::sleep(Duration::from_millis(50));
+            let mut writer = std::fs::OpenOptions::new().write(true).open(&late).unwrap();
+            writer.write_all(b"late\n").unwrap();
+        });
+        assert_eq!(out, "late\n");
     }
 
     #[test]

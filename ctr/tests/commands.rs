@@ -759,8 +759,10 @@ fn run_with_null_io_log_uri_pid_file_and_labels() {
     let pid_file = dir.path().join("pid");
     let id2 = unique_id("log");
     let uri = format!("file://{}", log.display());
+    // Detached: a shim may cut its copying short when the task is deleted right after
+    // its exit (containerd's waits 2 s for it), which a loaded machine can outlast.
     let run = env.run_args(&[
-        "--rm",
+        "-d",
         "--log-uri",
         &uri,
         "--pid-file",
@@ -780,6 +782,11 @@ fn run_with_null_io_log_uri_pid_file_and_labels() {
     });
     let pid: u32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
     assert!(pid > 1);
+    wait_until(20, "the logging task to stop", || {
+        env.task_status(&id2).as_deref() == Some("STOPPED")
+    });
+    env.ok(&["tasks", "rm", &id2]);
+    env.ok(&["c", "rm", &id2]);
     // Labels go to the container and, as with ctr, to the spec's annotations.
     let id3 = unique_id("lbl");
     let run = env.run_args(&[
