@@ -22,6 +22,18 @@ pub enum Error {
     #[error("{0} is not implemented by mycontainerd")]
     Unimplemented(String),
 
+    /// Busy right now (a content ref being written by another client); retry later.
+    #[error("{0}")]
+    Unavailable(String),
+
+    #[error("{0}")]
+    OutOfRange(String),
+
+    /// A layer that cannot be applied: corrupt, truncated, of the wrong digest, or with
+    /// an entry that would escape its root.
+    #[error("layer {digest}: {reason}")]
+    Layer { digest: String, reason: String },
+
     #[error("metadata store: {0}")]
     Store(String),
 
@@ -97,6 +109,9 @@ impl From<Error> for tonic::Status {
             Error::InvalidArgument(_) => tonic::Status::invalid_argument(e.to_string()),
             Error::FailedPrecondition(_) => tonic::Status::failed_precondition(e.to_string()),
             Error::Unimplemented(_) => tonic::Status::unimplemented(e.to_string()),
+            Error::Unavailable(_) => tonic::Status::unavailable(e.to_string()),
+            Error::OutOfRange(_) => tonic::Status::out_of_range(e.to_string()),
+            Error::Layer { .. } => tonic::Status::failed_precondition(e.to_string()),
             Error::Store(_) | Error::Io { .. } | Error::ShimStart { .. } => {
                 tonic::Status::internal(e.to_string())
             }

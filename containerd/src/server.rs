@@ -1,5 +1,6 @@
-//! Wiring: the store, the event exchange and the task manager, the services on top, served
-//! on an already-bound socket until `shutdown` fires. Shims (and so containers) keep running
+//! Wiring: the store, the event exchange, the content store, the snapshotters, the layer
+//! applier, the garbage collector and the task manager, the services on top, served on an
+//! already-bound socket until `shutdown` fires. Shims (and so containers) keep running
 //! when this returns.
 
 use std::os::unix::fs::PermissionsExt;
@@ -7,22 +8,36 @@ use std::path::Path;
 use std::sync::Arc;
 
 use myproto::containerd::services::containers::v1::containers_server::ContainersServer;
+use myproto::containerd::services::content::v1::content_server::ContentServer;
+use myproto::containerd::services::diff::v1::diff_server::DiffServer;
 use myproto::containerd::services::events::v1::events_server::EventsServer;
+use myproto::containerd::services::images::v1::images_server::ImagesServer;
 use myproto::containerd::services::introspection::v1::introspection_server::IntrospectionServer;
 use myproto::containerd::services::leases::v1::leases_server::LeasesServer;
 use myproto::containerd::services::namespaces::v1::namespaces_server::NamespacesServer;
+use myproto::containerd::services::snapshots::v1::snapshots_server::SnapshotsServer;
 use myproto::containerd::services::tasks::v1::tasks_server::TasksServer;
 use myproto::containerd::services::version::v1::version_server::VersionServer;
 use tokio::net::UnixListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::content::ContentStore;
+use crate::diff::Applier;
 use crate::error::{Error, Result};
 use crate::events::Exchange;
+use crate::gc::GarbageCollector;
 use crate::metadata::Store;
 use crate::runtime::shim::ShimLaunch;
 use crate::runtime::tasks::TaskManager;
 use crate::services;
+use crate::snapshots::SnapshotManager;
+
+/// How often the collector runs without being asked (deletions ask for it at once).
+const GC_PERIOD: std::time::Duration = std::time::Duration::from_secs(600);
+/// Messages up to this size: content chunks and big listings fit (clients send ≤ 1 MiB
+/// data chunks; containerd itself accepts 16 MiB).
+const MAX_MESSAGE: usize = 16 << 20;
 
 /// Binds the daemon socket, refusing when another daemon answers there (a live socket is
 /// never unlinked) and replacing a stale one.
@@ -83,6 +98,11 @@ pub async fn run(
     }
     let store = Arc::new(Store::open(&config.root.join("meta.redb"))?);
     let events = Exchange::default();
+    let content = ContentStore::open(&config.root, store.clone(), events.clone())?;
+    let snapshots = SnapshotManager::open(&config.root, store.clone(), events.clone())?;
+    let applier = Arc::new(Applier::new(&config.root, content.clone())?);
+    let gc = GarbageCollector::new(store.clone(), content.clone(), snapshots.clone());
+    gc.spawn(shutdown.clone(), GC_PERIOD);
     let launch = ShimLaunch {
         binary: config.shim.clone(),
         address: config.address.clone(),
@@ -125,6 +145,7 @@ pub async fn run(
                 store: store.clone(),
                 events: events.clone(),
                 tasks: tasks.clone(),
+                gc: gc.clone(),
             },
         ))
         .add_service(TasksServer::new(services::tasks::TasksService {
@@ -132,6 +153,27 @@ pub async fn run(
         }))
         .add_service(LeasesServer::new(services::leases::LeasesService {
             store: store.clone(),
+            gc: gc.clone(),
+        }))
+        .add_service(
+            ContentServer::new(services::content::ContentService {
+                content: content.clone(),
+            })
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE),
+        )
+        .add_service(SnapshotsServer::new(
+            services::snapshots::SnapshotsService {
+                snapshots: snapshots.clone(),
+            },
+        ))
+        .add_service(ImagesServer::new(services::images::ImagesService {
+            store: store.clone(),
+            events: events.clone(),
+            gc: gc.clone(),
+        }))
+        .add_service(DiffServer::new(services::diff::DiffService {
+            applier: applier.clone(),
         }))
         .add_service(EventsServer::new(services::events::EventsService {
             events: events.clone(),

@@ -9,6 +9,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+pub mod oci;
+pub mod registry;
+
 /// The directory holding the workspace's binaries (target/<profile>).
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
@@ -202,6 +205,11 @@ impl Daemon {
 
     pub fn state_dir(&self) -> PathBuf {
         self.dir.path().join("state")
+    }
+
+    /// The daemon's `--root` (content, snapshots, metadata).
+    pub fn root_dir(&self) -> PathBuf {
+        self.dir.path().join("root")
     }
 
     pub fn log(&self) -> String {

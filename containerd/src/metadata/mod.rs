@@ -1,5 +1,13 @@
-//! Metadata in one crash-safe embedded database (redb): namespaces and containers, each
-//! stored as its protobuf message, keyed `<namespace>/<id>` so a namespace is one range.
+//! Metadata in one crash-safe embedded database (redb): namespaces, containers, leases,
+//! images, content records and snapshots, each stored as its protobuf message, keyed
+//! `<namespace>/<id>` so a namespace is one range. Blobs and snapshot directories live on
+//! disk (`content`, `snapshots`); a record here is what makes them visible.
+
+pub(crate) mod content;
+mod images;
+pub(crate) mod snapshots;
+
+pub use snapshots::SnapshotRecord;
 
 use std::path::Path;
 
@@ -11,26 +19,104 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::error::{Error, Result};
 
-const NAMESPACES: TableDefinition<&str, &[u8]> = TableDefinition::new("namespaces");
-const CONTAINERS: TableDefinition<&str, &[u8]> = TableDefinition::new("containers");
-const LEASES: TableDefinition<&str, &[u8]> = TableDefinition::new("leases");
+pub(crate) const NAMESPACES: TableDefinition<&str, &[u8]> = TableDefinition::new("namespaces");
+pub(crate) const CONTAINERS: TableDefinition<&str, &[u8]> = TableDefinition::new("containers");
+pub(crate) const LEASES: TableDefinition<&str, &[u8]> = TableDefinition::new("leases");
 /// `<ns>/<lease>\0<type>\0<id>` → nothing: the resources a lease keeps alive.
-const LEASE_RESOURCES: TableDefinition<&str, &[u8]> = TableDefinition::new("lease_resources");
+pub(crate) const LEASE_RESOURCES: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("lease_resources");
+/// `<ns>/<name>` → `images.v1.Image`.
+pub(crate) const IMAGES: TableDefinition<&str, &[u8]> = TableDefinition::new("images");
+/// `<ns>/<digest>` → `content.v1.Info`: the blobs a namespace can see, with its labels.
+pub(crate) const CONTENT: TableDefinition<&str, &[u8]> = TableDefinition::new("content");
+/// `<digest>/<ns>` → nothing: which namespaces hold a blob (its file goes with the last).
+pub(crate) const CONTENT_NAMESPACES: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("content_namespaces");
+/// `<ns>/<snapshotter>/<key>` → [`SnapshotRecord`].
+pub(crate) const SNAPSHOTS: TableDefinition<&str, &[u8]> = TableDefinition::new("snapshots");
+/// Counters (`snapshot_id`).
+pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 
 pub struct Store {
-    db: Database,
+    pub(crate) db: Database,
 }
 
-fn key(ns: &str, id: &str) -> String {
+pub(crate) fn key(ns: &str, id: &str) -> String {
     format!("{ns}/{id}")
 }
 
 /// The key range of one namespace: `ns/` up to (excluding) `ns0` ('0' follows '/').
-fn range(ns: &str) -> (String, String) {
+pub(crate) fn range(ns: &str) -> (String, String) {
     (format!("{ns}/"), format!("{ns}0"))
 }
 
-fn decode<M: Message + Default>(bytes: &[u8]) -> Result<M> {
+/// Labels as containerd stores them: an empty value means no label; key and value
+/// together at most 4096 bytes.
+pub(crate) fn clean_labels(labels: &mut std::collections::HashMap<String, String>) -> Result<()> {
+    labels.retain(|_, v| !v.is_empty());
+    for (k, v) in labels.iter() {
+        if k.is_empty() {
+            return Err(Error::InvalidArgument("label key must not be empty".into()));
+        }
+        if k.len() + v.len() > 4096 {
+            return Err(Error::InvalidArgument(format!(
+                "label {k:?}: key and value greater than maximum size (4096 bytes)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Makes the namespace's record if it has none (objects create their namespace).
+pub(crate) fn ensure_namespace(tx: &redb::WriteTransaction, ns: &str) -> Result<()> {
+    let mut t = tx.open_table(NAMESPACES)?;
+    if t.get(ns)?.is_none() {
+        let rec = Namespace {
+            name: ns.to_string(),
+            ..Namespace::default()
+        };
+        t.insert(ns, rec.encode_to_vec().as_slice())?;
+    }
+    Ok(())
+}
+
+/// Adds a resource to the lease a request runs under (containerd's `containerd-lease`
+/// header), inside the caller's transaction.
+pub(crate) fn lease_add(
+    tx: &redb::WriteTransaction,
+    ns: &str,
+    lease: Option<&str>,
+    typ: &str,
+    id: &str,
+) -> Result<()> {
+    let Some(lease) = lease else { return Ok(()) };
+    if tx
+        .open_table(LEASES)?
+        .get(key(ns, lease).as_str())?
+        .is_none()
+    {
+        return Err(Error::not_found("lease", lease));
+    }
+    tx.open_table(LEASE_RESOURCES)?
+        .insert(resource_key(ns, lease, typ, id).as_str(), [].as_slice())?;
+    Ok(())
+}
+
+pub(crate) fn lease_remove(
+    tx: &redb::WriteTransaction,
+    ns: &str,
+    lease: Option<&str>,
+    typ: &str,
+    id: &str,
+) -> Result<()> {
+    if let Some(lease) = lease {
+        tx.open_table(LEASE_RESOURCES)?
+            .remove(resource_key(ns, lease, typ, id).as_str())?;
+    }
+    Ok(())
+}
+
+pub(crate) fn decode<M: Message + Default>(bytes: &[u8]) -> Result<M> {
     M::decode(bytes).map_err(|e| Error::Store(format!("corrupt record: {e}")))
 }
 
@@ -43,6 +129,11 @@ impl Store {
         tx.open_table(CONTAINERS)?;
         tx.open_table(LEASES)?;
         tx.open_table(LEASE_RESOURCES)?;
+        tx.open_table(IMAGES)?;
+        tx.open_table(CONTENT)?;
+        tx.open_table(CONTENT_NAMESPACES)?;
+        tx.open_table(SNAPSHOTS)?;
+        tx.open_table(COUNTERS)?;
         tx.commit()?;
         Ok(Store { db })
     }
@@ -109,11 +200,22 @@ impl Store {
                     "namespace {name:?} must be empty, but it still has containers"
                 )));
             }
-            let leases = tx.open_table(LEASES)?;
-            if leases.range(lo.as_str()..hi.as_str())?.next().is_some() {
-                return Err(Error::FailedPrecondition(format!(
-                    "namespace {name:?} must be empty, but it still has leases"
-                )));
+            for (table, what) in [
+                (IMAGES, "images"),
+                (CONTENT, "blobs"),
+                (SNAPSHOTS, "snapshots"),
+                (LEASES, "leases"),
+            ] {
+                if tx
+                    .open_table(table)?
+                    .range(lo.as_str()..hi.as_str())?
+                    .next()
+                    .is_some()
+                {
+                    return Err(Error::FailedPrecondition(format!(
+                        "namespace {name:?} must be empty, but it still has {what}"
+                    )));
+                }
             }
             let mut t = tx.open_table(NAMESPACES)?;
             if t.remove(name)?.is_none() {
@@ -199,7 +301,7 @@ impl Store {
     }
 }
 
-fn resource_key(ns: &str, lease: &str, typ: &str, id: &str) -> String {
+pub(crate) fn resource_key(ns: &str, lease: &str, typ: &str, id: &str) -> String {
     format!("{ns}/{lease}\0{typ}\0{id}")
 }
 

@@ -14,6 +14,7 @@ use tonic::{Request, Response, Status};
 use crate::error::Error;
 use crate::events::Exchange;
 use crate::filters::{Fields, Filter};
+use crate::gc::GarbageCollector;
 use crate::identifiers;
 use crate::metadata::Store;
 use crate::runtime::tasks::TaskManager;
@@ -23,6 +24,7 @@ pub struct ContainersService {
     pub store: Arc<Store>,
     pub events: Exchange,
     pub tasks: Arc<TaskManager>,
+    pub gc: Arc<GarbageCollector>,
 }
 
 impl Fields for Container {
@@ -215,6 +217,8 @@ impl Containers for ContainersService {
         self.store.delete_container(&ns, &id)?;
         self.events
             .publish(&ns, "/containers/delete", &ContainerDelete { id });
+        // Its snapshot (and what only it kept) may now be garbage.
+        self.gc.trigger();
         Ok(Response::new(()))
     }
 }

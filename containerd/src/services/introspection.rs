@@ -16,14 +16,24 @@ pub struct IntrospectionService {
 
 /// Our components under containerd's plugin names, so `ctr plugins ls` reads familiarly.
 const PLUGINS: &[(&str, &str)] = &[
+    ("io.containerd.content.v1", "content"),
+    ("io.containerd.snapshotter.v1", "native"),
+    ("io.containerd.snapshotter.v1", "overlayfs"),
     ("io.containerd.metadata.v1", "redb"),
+    ("io.containerd.differ.v1", "walking"),
     ("io.containerd.event.v1", "exchange"),
+    ("io.containerd.gc.v1", "scheduler"),
     ("io.containerd.runtime.v2", "task"),
+    ("io.containerd.service.v1", "diff-service"),
     ("io.containerd.grpc.v1", "containers"),
+    ("io.containerd.grpc.v1", "content"),
+    ("io.containerd.grpc.v1", "diff"),
     ("io.containerd.grpc.v1", "events"),
+    ("io.containerd.grpc.v1", "images"),
     ("io.containerd.grpc.v1", "introspection"),
     ("io.containerd.grpc.v1", "leases"),
     ("io.containerd.grpc.v1", "namespaces"),
+    ("io.containerd.grpc.v1", "snapshots"),
     ("io.containerd.grpc.v1", "tasks"),
     ("io.containerd.grpc.v1", "version"),
 ];

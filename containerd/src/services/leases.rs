@@ -8,11 +8,13 @@ use myproto::containerd::services::leases::v1::*;
 use tonic::{Request, Response, Status};
 
 use crate::filters::{Fields, Filter};
+use crate::gc::GarbageCollector;
 use crate::metadata::Store;
 use crate::services::{namespace, now};
 
 pub struct LeasesService {
     pub store: Arc<Store>,
+    pub gc: Arc<GarbageCollector>,
 }
 
 impl Fields for Lease {
@@ -72,7 +74,14 @@ impl Leases for LeasesService {
 
     async fn delete(&self, req: Request<DeleteRequest>) -> Result<Response<()>, Status> {
         let ns = namespace(&req)?;
-        self.store.delete_lease(&ns, &req.into_inner().id)?;
+        let r = req.into_inner();
+        self.store.delete_lease(&ns, &r.id)?;
+        // What the lease held is now up to the collector.
+        if r.sync {
+            self.gc.collect().await?;
+        } else {
+            self.gc.trigger();
+        }
         Ok(Response::new(()))
     }
 

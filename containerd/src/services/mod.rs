@@ -2,10 +2,14 @@
 //! encode the answer.
 
 pub mod containers;
+pub mod content;
+pub mod diff;
 pub mod events;
+pub mod images;
 pub mod introspection;
 pub mod leases;
 pub mod namespaces;
+pub mod snapshots;
 pub mod tasks;
 pub mod version;
 
@@ -21,4 +25,23 @@ pub(crate) fn namespace<T>(req: &tonic::Request<T>) -> Result<String> {
 
 pub(crate) fn now() -> Option<prost_types::Timestamp> {
     Some(std::time::SystemTime::now().into())
+}
+
+/// The lease a request runs under (`containerd-lease` metadata), if any: what it creates
+/// joins that lease.
+pub(crate) fn lease<T>(req: &tonic::Request<T>) -> Option<String> {
+    req.metadata()
+        .get("containerd-lease")
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// Runs blocking filesystem work off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| crate::error::Error::Store(format!("blocking task: {e}")))?
 }
