@@ -104,6 +104,196 @@ pub enum Command {
         /// Filters, in containerd's syntax (e.g. 'topic~="/tasks/"')
         filters: Vec<String>,
     },
+    /// Manage images
+    #[command(visible_aliases = ["image", "i"])]
+    Images {
+        #[command(subcommand)]
+        command: ImagesCommand,
+    },
+    /// Manage content
+    Content {
+        #[command(subcommand)]
+        command: ContentCommand,
+    },
+    /// Manage snapshots
+    #[command(visible_alias = "snapshot")]
+    Snapshots {
+        /// Snapshotter name [env: CONTAINERD_SNAPSHOTTER] [default: overlayfs]
+        #[arg(long, global = true)]
+        snapshotter: Option<String>,
+        #[command(subcommand)]
+        command: SnapshotsCommand,
+    },
+    /// Manage leases
+    Leases {
+        #[command(subcommand)]
+        command: LeasesCommand,
+    },
+}
+
+/// The snapshotter: the flag, else `$CONTAINERD_SNAPSHOTTER`, else containerd's default.
+pub fn snapshotter(flag: Option<&str>) -> String {
+    flag.filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .or_else(|| non_empty_env("CONTAINERD_SNAPSHOTTER"))
+        .unwrap_or_else(|| myimages::DEFAULT_SNAPSHOTTER.to_owned())
+}
+
+/// How to reach a registry (`images pull`, `content fetch`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct RegistryFlags {
+    /// Skip SSL certificate validation
+    #[arg(short = 'k', long)]
+    pub skip_verify: bool,
+    /// Allow connections using plain HTTP
+    #[arg(long)]
+    pub plain_http: bool,
+    /// User[:password] for the registry
+    #[arg(short, long, value_name = "USER[:PASSWORD]")]
+    pub user: Option<String>,
+    /// Labels to attach to the image (KEY=VALUE); repeatable
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub label: Vec<String>,
+    /// Pull content for a specific platform (default: this machine's)
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Set the max concurrent downloads for each pull (0: 3)
+    #[arg(long, default_value_t = 0)]
+    pub max_concurrent_downloads: usize,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImagesCommand {
+    /// Pull an image from a remote, unpack it and record it
+    Pull {
+        #[command(flatten)]
+        registry: RegistryFlags,
+        /// Snapshotter name [env: CONTAINERD_SNAPSHOTTER] [default: overlayfs]
+        #[arg(long)]
+        snapshotter: Option<String>,
+        /// Print the resulting image's chain ID
+        #[arg(long)]
+        print_chainid: bool,
+        /// The image (short names are normalised as Docker does: busybox is docker.io/library/busybox:latest)
+        reference: String,
+    },
+    /// List images known to containerd
+    #[command(visible_alias = "ls")]
+    List {
+        /// Print only the image refs
+        #[arg(short, long)]
+        quiet: bool,
+        /// Filters, in containerd's syntax
+        filters: Vec<String>,
+    },
+    /// Remove one or more images by reference
+    #[command(visible_aliases = ["del", "remove", "rm"])]
+    Delete {
+        /// Synchronously remove image and all associated resources
+        #[arg(long)]
+        sync: bool,
+        #[arg(required = true)]
+        refs: Vec<String>,
+    },
+    /// Import images from a tar archive (OCI layout or docker save; - for stdin)
+    Import {
+        /// Base image name for OCI ref names (tags); only images with this name prefix are imported [default: import-YYYY-MM-DD]
+        #[arg(long)]
+        base_name: Option<String>,
+        /// Platform to unpack (default: this machine's)
+        #[arg(long)]
+        platform: Option<String>,
+        /// Skip unpacking the images
+        #[arg(long)]
+        no_unpack: bool,
+        /// Snapshotter name [env: CONTAINERD_SNAPSHOTTER] [default: overlayfs]
+        #[arg(long)]
+        snapshotter: Option<String>,
+        input: PathBuf,
+    },
+    /// Export images to an OCI tar archive (- for stdout)
+    Export {
+        /// Do not add a Docker compatible manifest.json to the archive
+        #[arg(long)]
+        skip_manifest_json: bool,
+        /// Export content for a specific platform (default: this machine's)
+        #[arg(long)]
+        platform: Option<String>,
+        /// Export content for all platforms
+        #[arg(long)]
+        all_platforms: bool,
+        output: PathBuf,
+        #[arg(required = true)]
+        images: Vec<String>,
+    },
+    /// Tag an image
+    Tag {
+        /// Force target_ref to be created, regardless if it already exists
+        #[arg(long)]
+        force: bool,
+        source: String,
+        #[arg(required = true)]
+        targets: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ContentCommand {
+    /// List all blobs in the store
+    #[command(visible_alias = "ls")]
+    List {
+        /// Print only the blob digest
+        #[arg(short, long)]
+        quiet: bool,
+        /// Filters, in containerd's syntax
+        filters: Vec<String>,
+    },
+    /// Get the data of blobs (to stdout)
+    Get {
+        #[arg(required = true)]
+        digests: Vec<String>,
+    },
+    /// Fetch all content of an image into the store (no unpacking)
+    Fetch {
+        #[command(flatten)]
+        registry: RegistryFlags,
+        reference: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SnapshotsCommand {
+    /// List snapshots
+    #[command(visible_alias = "ls")]
+    List,
+    /// Get info about a snapshot
+    Info { key: String },
+    /// Remove snapshots
+    #[command(visible_aliases = ["del", "remove", "rm"])]
+    Delete {
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+    /// Usage of snapshots (all, or the given keys)
+    Usage {
+        /// Display size in bytes
+        #[arg(short = 'b')]
+        bytes: bool,
+        keys: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LeasesCommand {
+    /// List all active leases
+    #[command(visible_alias = "ls")]
+    List {
+        /// Print only the lease IDs
+        #[arg(short, long)]
+        quiet: bool,
+        /// Filters, in containerd's syntax
+        filters: Vec<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -360,6 +550,12 @@ pub struct ContainerFlags {
     /// Join an existing Linux namespace, TYPE:PATH; repeatable
     #[arg(long, value_name = "TYPE:PATH")]
     pub with_ns: Vec<String>,
+    /// Snapshotter of the container's root filesystem [env: CONTAINERD_SNAPSHOTTER] [default: overlayfs]
+    #[arg(long)]
+    pub snapshotter: Option<String>,
+    /// Platform of the image to run (default: this machine's)
+    #[arg(long)]
+    pub platform: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -101,6 +101,14 @@ impl Client {
         VersionClient::new(self.channel.clone())
     }
 
+    /// The image library's client on this connection, with snapshotter `snapshotter`
+    /// (the flag, else `$CONTAINERD_SNAPSHOTTER`, else overlayfs).
+    pub fn images(&self, snapshotter: Option<&str>) -> myimages::Client {
+        myimages::Client::new(self.channel.clone(), &self.namespace)
+            .expect("connect() checked the namespace")
+            .with_snapshotter(&crate::cli::snapshotter(snapshotter))
+    }
+
     pub fn introspection(&self) -> IntrospectionClient<Channel> {
         IntrospectionClient::new(self.channel.clone())
     }

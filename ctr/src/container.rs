@@ -82,7 +82,14 @@ pub async fn create(client: &Client, new: &NewContainer<'_>) -> Result<Created> 
         let rootfs = if flags.rootfs {
             RootfsSource::Directory(rootfs_dir(Path::new(reference))?)
         } else {
-            let image = images::prepare(client, reference, &id, None).await?;
+            let image = images::prepare(
+                client,
+                reference,
+                &id,
+                flags.snapshotter.as_deref(),
+                flags.platform.as_deref(),
+            )
+            .await?;
             record.image = image.name.clone();
             record.snapshotter = image.snapshotter.clone();
             record.snapshot_key = image.snapshot_key.clone();
@@ -93,23 +100,39 @@ pub async fn create(client: &Client, new: &NewContainer<'_>) -> Result<Created> 
             image_mounts = Some(image.mounts.clone());
             RootfsSource::Image(image.config)
         };
-        let options = spec_options(client.namespace(), &id, rootfs, new)?;
-        serde_json::to_vec(&spec::build(&options)?).map_err(|e| Error::Decode {
-            what: "the spec".into(),
-            reason: e.to_string(),
-        })?
+        let spec = spec_options(client.namespace(), &id, rootfs, new)
+            .and_then(|options| spec::build(&options))
+            .and_then(|spec| {
+                serde_json::to_vec(&spec).map_err(|e| Error::Decode {
+                    what: "the spec".into(),
+                    reason: e.to_string(),
+                })
+            });
+        match spec {
+            Ok(spec) => spec,
+            Err(e) => {
+                forget_snapshot(client, &record).await;
+                return Err(e);
+            }
+        }
     };
     record.spec = Some(Any {
         type_url: myproto::type_url::SPEC.to_owned(),
         value: spec_json,
     });
-    let response = client
+    let created = client
         .containers()
         .create(client.request(CreateContainerRequest {
-            container: Some(record),
+            container: Some(record.clone()),
         }))
-        .await?
-        .into_inner();
+        .await;
+    let response = match created {
+        Ok(response) => response.into_inner(),
+        Err(status) => {
+            forget_snapshot(client, &record).await;
+            return Err(status.into());
+        }
+    };
     let container = response.container.ok_or_else(|| Error::Decode {
         what: format!("container {id:?}"),
         reason: "the daemon answered without a container".into(),
@@ -118,6 +141,13 @@ pub async fn create(client: &Client, new: &NewContainer<'_>) -> Result<Created> 
         container,
         image_mounts,
     })
+}
+
+/// Removes the snapshot prepared for a container that was not created after all.
+async fn forget_snapshot(client: &Client, record: &Container) {
+    if let Err(e) = images::remove_snapshot(client, record).await {
+        tracing::warn!("removing snapshot {:?}: {e}", record.snapshot_key);
+    }
 }
 
 /// Deletes container `container` and its snapshot (`containerd.WithSnapshotCleanup`).

@@ -85,10 +85,9 @@ pub enum Error {
     /// Flags that do not go together, and the like.
     #[error("{0}")]
     Usage(&'static str),
-    #[error("running from an image ({reference:?}) is not supported yet: use --rootfs DIR")]
-    ImagesUnsupported { reference: String },
-    #[error("snapshots are not supported yet (container {id:?} uses snapshot {key:?})")]
-    SnapshotsUnsupported { id: String, key: String },
+    /// Images, content, snapshots and leases (the `myimages` library).
+    #[error("{0}")]
+    Images(#[from] myimages::Error),
     #[error("rootfs {path:?}: {source}")]
     Rootfs {
         path: PathBuf,
@@ -148,6 +147,7 @@ impl Error {
     pub fn is_not_found(&self) -> bool {
         match self {
             Error::Rpc(e) => e.is_not_found(),
+            Error::Images(e) => e.is_not_found(),
             _ => false,
         }
     }

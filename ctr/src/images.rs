@@ -1,18 +1,22 @@
-//! Images as a container's root filesystem: the seam where issue 6 (content, snapshots,
-//! pull) plugs in. Until then every entry point answers that images are not supported,
-//! and `--rootfs DIR` is the way to run a container.
+//! Images as a container's root filesystem, through the `myimages` library.
 //!
 //! The shape follows containerd's Go client: creating a container from an image
-//! prepares a snapshot named after the container and takes the spec's command,
-//! environment and working directory from the image config; creating its task asks the
-//! snapshotter for the mounts of that snapshot; deleting the container removes it.
+//! unpacks it if needed (`image.Unpack`), prepares a snapshot named after the container
+//! on top of it (`WithNewSnapshot`), and takes the spec's command, environment, working
+//! directory and user from the image config (`oci.WithImageConfig`); creating its task
+//! asks the snapshotter for the mounts of that snapshot; deleting the container removes
+//! it (`WithSnapshotCleanup`).
 
+use std::collections::BTreeMap;
+
+use myimages::{Platform, Reference};
 use myproto::containerd::services::containers::v1::Container;
+use myproto::containerd::services::images::v1::Image;
 use myproto::containerd::types::Mount;
 
 use crate::client::Client;
-use crate::error::{Error, Result};
-use crate::spec::ImageConfig;
+use crate::error::Result;
+use crate::spec::{ImageConfig, User};
 
 /// What a new container gets from its image.
 #[derive(Debug, Clone)]
@@ -25,41 +29,108 @@ pub struct PreparedImage {
     /// The rootfs mounts of that snapshot.
     pub mounts: Vec<Mount>,
     pub config: ImageConfig,
-    /// Labels the image asks the container to carry (stop signal, ...).
+    /// Labels the image asks the container to carry (stop signal, config labels).
     pub labels: Vec<(String, String)>,
+}
+
+/// ctr's `--platform`: the given one, else this machine's.
+pub fn platform(flag: Option<&str>) -> Result<Platform> {
+    match flag.filter(|p| !p.is_empty()) {
+        Some(p) => Ok(Platform::parse(p)?),
+        None => Ok(Platform::host()),
+    }
+}
+
+/// The image record `reference` names: as written (ctr's lookup), else normalised as
+/// Docker does (`busybox` is `docker.io/library/busybox:latest`).
+pub async fn find(images: &myimages::Client, reference: &str) -> Result<Image> {
+    match images.get_image(reference).await {
+        Ok(image) => Ok(image),
+        Err(e) if e.is_not_found() => match Reference::parse(reference) {
+            Ok(full) if full.to_string() != reference => {
+                match images.get_image(&full.to_string()).await {
+                    Err(again) if again.is_not_found() => Err(e.into()),
+                    other => Ok(other?),
+                }
+            }
+            _ => Err(e.into()),
+        },
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Resolves `reference` and prepares the snapshot of container `container_id`.
 pub async fn prepare(
-    _client: &Client,
+    client: &Client,
     reference: &str,
-    _container_id: &str,
-    _snapshotter: Option<&str>,
+    container_id: &str,
+    snapshotter: Option<&str>,
+    platform_flag: Option<&str>,
 ) -> Result<PreparedImage> {
-    Err(Error::ImagesUnsupported {
-        reference: reference.to_owned(),
+    let images = client.images(snapshotter);
+    let platform = platform(platform_flag)?;
+    let record = find(&images, reference).await?;
+    let image = images.resolve_record(&record, &platform).await?;
+    if !images.is_unpacked(&image).await? {
+        images.unpack(&image, &|_| {}).await?;
+    }
+    let mounts = images
+        .prepare_rootfs(container_id, &image, &BTreeMap::new())
+        .await?;
+    let config = image.runtime_config();
+    let user = match myimages::resolve_user(&mounts, &config.user).await {
+        Ok(user) => user,
+        Err(e) => {
+            if let Err(cleanup) = images.remove_snapshot(container_id).await {
+                tracing::warn!("{cleanup}");
+            }
+            return Err(e.into());
+        }
+    };
+    // containerd's WithImageConfigLabels and WithImageStopSignal(image, "SIGTERM").
+    let mut labels: Vec<(String, String)> = config.labels.clone().into_iter().collect();
+    labels.push((
+        myimages::labels::STOP_SIGNAL.to_owned(),
+        config
+            .stop_signal
+            .clone()
+            .unwrap_or_else(|| "SIGTERM".to_owned()),
+    ));
+    Ok(PreparedImage {
+        name: record.name,
+        snapshotter: images.snapshotter().to_owned(),
+        snapshot_key: container_id.to_owned(),
+        mounts,
+        config: ImageConfig {
+            env: config.env.clone(),
+            entrypoint: config.entrypoint.clone(),
+            cmd: config.cmd.clone(),
+            working_dir: config.working_dir.clone(),
+            user: Some(User {
+                uid: user.uid,
+                gid: user.gid,
+                additional_gids: user.additional_gids,
+            }),
+        },
+        labels,
     })
 }
 
 /// The rootfs mounts for a task of `container`: none for a `--rootfs` container (its
 /// spec names the directory), its snapshot's mounts otherwise.
-pub async fn task_rootfs(_client: &Client, container: &Container) -> Result<Vec<Mount>> {
+pub async fn task_rootfs(client: &Client, container: &Container) -> Result<Vec<Mount>> {
     if container.snapshot_key.is_empty() {
         return Ok(Vec::new());
     }
-    Err(Error::SnapshotsUnsupported {
-        id: container.id.clone(),
-        key: container.snapshot_key.clone(),
-    })
+    let images = client.images(Some(&container.snapshotter));
+    Ok(images.snapshot_mounts(&container.snapshot_key).await?)
 }
 
 /// Removes the snapshot of a deleted container (`containerd.WithSnapshotCleanup`).
-pub async fn remove_snapshot(_client: &Client, container: &Container) -> Result<()> {
+pub async fn remove_snapshot(client: &Client, container: &Container) -> Result<()> {
     if container.snapshot_key.is_empty() {
         return Ok(());
     }
-    Err(Error::SnapshotsUnsupported {
-        id: container.id.clone(),
-        key: container.snapshot_key.clone(),
-    })
+    let images = client.images(Some(&container.snapshotter));
+    Ok(images.remove_snapshot(&container.snapshot_key).await?)
 }

@@ -184,6 +184,8 @@ pub struct ImageConfig {
     pub entrypoint: Vec<String>,
     pub cmd: Vec<String>,
     pub working_dir: String,
+    /// The image's user, resolved against its /etc/passwd (`None`: root).
+    pub user: Option<User>,
 }
 
 /// Where the container's root filesystem comes from.
@@ -457,9 +459,15 @@ pub fn build(options: &SpecOptions) -> Result<Spec> {
     match &options.rootfs {
         RootfsSource::Directory(dir) => root.path = dir.display().to_string(),
         RootfsSource::Image(image) => {
-            // oci.WithImageConfig: the image's environment, command and working directory.
+            // oci.WithImageConfig: the image's environment (what the flags set wins, as
+            // they come first in ctr), command, working directory and user.
             let process = spec.process.get_or_insert_with(Process::default);
-            replace_or_append_env(&mut process.env, &image.env);
+            let mut env = image.env.clone();
+            replace_or_append_env(&mut env, &options.env);
+            process.env = env;
+            if let Some(user) = &image.user {
+                process.user = user.clone();
+            }
             let args: Vec<String> = image
                 .entrypoint
                 .iter()
@@ -737,9 +745,15 @@ mod tests {
             entrypoint: vec!["/entry".into()],
             cmd: vec!["arg".into()],
             working_dir: "/w".into(),
+            user: Some(User {
+                uid: 1,
+                gid: 2,
+                additional_gids: vec![2],
+            }),
         };
         let mut options = SpecOptions::new("ns", "id", RootfsSource::Image(image));
         let spec = build(&options).unwrap();
+        assert_eq!(spec.process.as_ref().unwrap().user.uid, 1);
         assert_eq!(spec.root.as_ref().unwrap().path, DEFAULT_ROOTFS_PATH);
         let process = spec.process.unwrap();
         assert_eq!(process.args, ["/entry", "arg"]);
@@ -747,6 +761,10 @@ mod tests {
         assert_eq!(process.cwd, "/w");
         options.args = vec!["sh".into()];
         assert_eq!(build(&options).unwrap().process.unwrap().args, ["sh"]);
+        // --env wins over the image's environment, as in ctr.
+        options.env = vec!["X=2".into(), "Y=3".into()];
+        let env = build(&options).unwrap().process.unwrap().env;
+        assert_eq!(env, ["PATH=/opt/bin", "X=2", "Y=3"]);
     }
 
     #[test]

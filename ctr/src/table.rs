@@ -2,10 +2,15 @@
 //! cells end with a tab; a column's width is set by the consecutive lines that have a
 //! cell in it; text after a line's last tab is not aligned.
 
+/// tabwriter's tab width, as ctr uses it.
+const TAB_WIDTH: usize = 8;
+
 /// Collects lines with tab-terminated cells, then renders them.
 pub(crate) struct Table {
     min_width: usize,
     padding: usize,
+    /// Pad with tabs (`padchar '\t'`) rather than spaces.
+    tabs: bool,
     lines: Vec<Vec<String>>,
 }
 
@@ -15,7 +20,17 @@ impl Table {
         Table {
             min_width,
             padding,
+            tabs: false,
             lines: Vec::new(),
+        }
+    }
+
+    /// `tabwriter.NewWriter(out, min_width, 8, padding, '\t', 0)` (`content ls`): cells
+    /// padded with tabs to the column width rounded up to a multiple of 8.
+    pub fn with_tabs(min_width: usize, padding: usize) -> Table {
+        Table {
+            tabs: true,
+            ..Table::new(min_width, padding)
         }
     }
 
@@ -61,7 +76,11 @@ impl Table {
         for line in &self.lines[from..to] {
             for (j, cell) in line.iter().enumerate() {
                 out.push_str(cell);
-                if j < widths.len() {
+                if j < widths.len() && self.tabs {
+                    let cell_width = widths[j].div_ceil(TAB_WIDTH) * TAB_WIDTH;
+                    let pad = cell_width.saturating_sub(cell.chars().count());
+                    out.extend(std::iter::repeat_n('\t', pad.div_ceil(TAB_WIDTH)));
+                } else if j < widths.len() {
                     let pad = widths[j].saturating_sub(cell.chars().count());
                     out.extend(std::iter::repeat_n(' ', pad));
                 }
@@ -107,6 +126,20 @@ mod tests {
         assert_eq!(
             t.render(),
             "NAME  LABELS  \nfoo   a=b,c=d \nprobe         \n"
+        );
+    }
+
+    #[test]
+    fn matches_ctr_content_ls_with_tabs() {
+        let mut t = Table::with_tabs(1, 1);
+        let digest = format!("sha256:{}", "a".repeat(64));
+        t.line("DIGEST\tSIZE\tAGE\tLABELS");
+        t.line(&format!("{digest}\t395B\tLess than a second\tk=v"));
+        assert_eq!(
+            t.render(),
+            format!(
+                "DIGEST\t\t\t\t\t\t\t\t\tSIZE\tAGE\t\t\tLABELS\n{digest}\t395B\tLess than a second\tk=v\n"
+            )
         );
     }
 

@@ -678,7 +678,7 @@ fn errors_are_one_line_and_exit_1() {
             &id,
             "true",
         ],
-        "not supported yet",
+        "not found",
     );
     fails_with(
         &env,
@@ -776,10 +776,20 @@ fn run_with_null_io_log_uri_pid_file_and_labels() {
     ]);
     assert_eq!(env.ok(&args(&run)), "");
     // The shim copies both streams into the file on its own time.
-    wait_until(20, "both streams in the log", || {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
         let logged = std::fs::read_to_string(&log).unwrap_or_default();
-        logged.contains("to-log\n") && logged.contains("err-log\n")
-    });
+        if logged.contains("to-log\n") && logged.contains("err-log\n") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "both streams never reached the log; it holds {logged:?}, task {:?}\ndaemon log:\n{}",
+            env.task_status(&id2),
+            env.daemon_log_tail()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
     let pid: u32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
     assert!(pid > 1);
     wait_until(20, "the logging task to stop", || {

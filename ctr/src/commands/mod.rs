@@ -1,9 +1,13 @@
 //! One module per ctr command; each takes the connected client and its flags.
 
 mod containers;
+mod content;
 mod events;
+mod images;
+mod leases;
 mod namespaces;
 mod run;
+mod snapshots;
 mod tasks;
 mod version;
 
@@ -22,5 +26,12 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Tasks { command } => tasks::run(&connect().await?, command).await,
         Command::Run(args) => run::run(&connect().await?, args).await,
         Command::Events { filters } => events::run(&connect().await?, filters).await,
+        Command::Images { command } => images::run(&connect().await?, command).await,
+        Command::Content { command } => content::run(&connect().await?, command).await,
+        Command::Snapshots {
+            snapshotter,
+            command,
+        } => snapshots::run(&connect().await?, snapshotter.as_deref(), command).await,
+        Command::Leases { command } => leases::run(&connect().await?, command).await,
     }
 }

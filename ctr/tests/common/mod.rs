@@ -378,6 +378,11 @@ impl Env {
             .and_then(|l| l.split_whitespace().nth(2).map(str::to_owned))
     }
 
+    /// The last lines of the daemon's log, for failure messages.
+    pub fn daemon_log_tail(&self) -> String {
+        tail(&self.daemon.log(), 40)
+    }
+
     /// The checks a test ends with: nothing of ours left in the daemon, no FIFOs, no
     /// cgroups of the given containers.
     pub fn assert_clean(&self, ids: &[&str]) {
