@@ -17,7 +17,7 @@ DEBS := build-essential pkg-config protobuf-compiler libseccomp-dev \
         docker-registry skopeo hyperfine file util-linux bsdutils coreutils procps psmisc \
         python3 git
 
-.PHONY: all build deps test lint bench install demo rootfs bundle clean up down
+.PHONY: all build deps test lint bench install demo rootfs bundle image clean up down
 
 all: build
 
@@ -49,6 +49,12 @@ rootfs: $(BUILD)/busybox-bundle/rootfs/bin/busybox
 $(BUILD)/busybox-bundle/rootfs/bin/busybox: scripts/busybox-rootfs.sh
 	scripts/busybox-rootfs.sh $(BUILD)/busybox-bundle/rootfs
 
+## image: the busybox image (docker.io/library/busybox:latest, one layer) as an OCI tarball
+image: $(BUILD)/busybox-oci.tar
+$(BUILD)/busybox-oci.tar: scripts/busybox-image.sh scripts/busybox-rootfs.sh
+	@mkdir -p $(BUILD)
+	scripts/busybox-image.sh $@.tmp && mv $@.tmp $@
+
 bundle: rootfs build
 	rm -f $(BUILD)/busybox-bundle/config.json
 	$(RELEASE)/myrunc spec --bundle $(BUILD)/busybox-bundle
@@ -77,22 +83,25 @@ lint:
 bench: deps build
 	bench/runtime.sh
 	bench/proxy.sh
+	bench/containerd.sh
+	bench/images.sh
 
 ## install: the binaries into $(PREFIX)/bin
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
 	for b in $(BINS); do install -m 0755 $(RELEASE)/$$b $(DESTDIR)$(PREFIX)/bin/$$b; done
 
-## demo: start mycontainerd (make up) and run sh in a busybox container with myctr
+## demo: start mycontainerd with the busybox image (make up) and run sh in it with myctr
 ## (interactive when there is a terminal; leave it with `exit`)
-demo: deps rootfs up
+demo: deps up
 	@if [ -t 0 ]; then tty=-t; else tty=; fi; \
-	echo "myctr run $$tty --rootfs $(BUILD)/busybox-bundle/rootfs demo sh   (mycontainerd at $(CONTAINERD_SOCK))"; \
-	$(RELEASE)/myctr --address $(CONTAINERD_SOCK) run --rm $$tty --rootfs $(CURDIR)/$(BUILD)/busybox-bundle/rootfs demo-$$$$ sh
+	echo "myctr run --rm $$tty docker.io/library/busybox:latest demo sh   (mycontainerd at $(CONTAINERD_SOCK))"; \
+	$(RELEASE)/myctr --address $(CONTAINERD_SOCK) run --rm $$tty docker.io/library/busybox:latest demo-$$$$ sh
 
 ## up, down: start and stop mycontainerd in the background (pid file and log under
-## $(RUNDIR) and $(LOGDIR)); containers keep running across `down` and `up`.
-up: build
+## $(RUNDIR) and $(LOGDIR)); containers keep running across `down` and `up`. `up` also
+## imports the busybox image (offline) as docker.io/library/busybox:latest.
+up: build image
 	@mkdir -p $(RUNDIR) $(LOGDIR)
 	@if [ -f $(RUNDIR)/mycontainerd.pid ] && kill -0 $$(cat $(RUNDIR)/mycontainerd.pid) 2>/dev/null; then \
 	    echo "mycontainerd is already running (pid $$(cat $(RUNDIR)/mycontainerd.pid))"; \
@@ -104,6 +113,8 @@ up: build
 	        sleep 0.1; done; \
 	    echo "mycontainerd running (pid $$(cat $(RUNDIR)/mycontainerd.pid), socket $(CONTAINERD_SOCK), log $(LOGDIR)/mycontainerd.log)"; \
 	fi
+	@$(RELEASE)/myctr --address $(CONTAINERD_SOCK) images import $(BUILD)/busybox-oci.tar >/dev/null && \
+	    echo "imported docker.io/library/busybox:latest"
 
 down:
 	@if [ -f $(RUNDIR)/mycontainerd.pid ]; then \

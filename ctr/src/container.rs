@@ -70,6 +70,8 @@ pub async fn create(client: &Client, new: &NewContainer<'_>) -> Result<Created> 
         ..Container::default()
     };
     let mut image_mounts = None;
+    // The image's lease, held until the container record references the snapshot.
+    let mut leased: Option<images::PreparedImage> = None;
     let spec_json = if let Some(path) = &flags.config {
         if new.args.len() > 1 {
             return Err(Error::Usage(
@@ -98,7 +100,9 @@ pub async fn create(client: &Client, new: &NewContainer<'_>) -> Result<Created> 
             all.extend(record.labels.drain());
             record.labels = all;
             image_mounts = Some(image.mounts.clone());
-            RootfsSource::Image(image.config)
+            let config = image.config.clone();
+            leased = Some(image);
+            RootfsSource::Image(config)
         };
         let spec = spec_options(client.namespace(), &id, rootfs, new)
             .and_then(|options| spec::build(&options))
@@ -112,6 +116,7 @@ pub async fn create(client: &Client, new: &NewContainer<'_>) -> Result<Created> 
             Ok(spec) => spec,
             Err(e) => {
                 forget_snapshot(client, &record).await;
+                release(leased).await;
                 return Err(e);
             }
         }
@@ -130,9 +135,11 @@ pub async fn create(client: &Client, new: &NewContainer<'_>) -> Result<Created> 
         Ok(response) => response.into_inner(),
         Err(status) => {
             forget_snapshot(client, &record).await;
+            release(leased).await;
             return Err(status.into());
         }
     };
+    release(leased).await;
     let container = response.container.ok_or_else(|| Error::Decode {
         what: format!("container {id:?}"),
         reason: "the daemon answered without a container".into(),
@@ -141,6 +148,12 @@ pub async fn create(client: &Client, new: &NewContainer<'_>) -> Result<Created> 
         container,
         image_mounts,
     })
+}
+
+async fn release(leased: Option<images::PreparedImage>) {
+    if let Some(image) = leased {
+        image.release().await;
+    }
 }
 
 /// Removes the snapshot prepared for a container that was not created after all.

@@ -31,6 +31,19 @@ pub struct PreparedImage {
     pub config: ImageConfig,
     /// Labels the image asks the container to carry (stop signal, config labels).
     pub labels: Vec<(String, String)>,
+    /// The client under the lease that holds the new snapshot until the container record
+    /// references it (the garbage collector may run at any moment in between, as
+    /// containerd's does after every removal); `release` drops the lease.
+    leased: myimages::Client,
+}
+
+impl PreparedImage {
+    /// Drops the lease once the container exists (or was not created after all).
+    pub async fn release(&self) {
+        if let Err(e) = self.leased.delete_lease().await {
+            tracing::warn!("{e}");
+        }
+    }
 }
 
 /// ctr's `--platform`: the given one, else this machine's.
@@ -67,10 +80,27 @@ pub async fn prepare(
     snapshotter: Option<&str>,
     platform_flag: Option<&str>,
 ) -> Result<PreparedImage> {
-    let images = client.images(snapshotter);
     let platform = platform(platform_flag)?;
-    let record = find(&images, reference).await?;
-    let image = images.resolve_record(&record, &platform).await?;
+    let images = client.images(snapshotter).create_lease().await?;
+    match prepare_leased(&images, reference, container_id, &platform).await {
+        Ok(prepared) => Ok(prepared),
+        Err(e) => {
+            if let Err(cleanup) = images.delete_lease().await {
+                tracing::warn!("{cleanup}");
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn prepare_leased(
+    images: &myimages::Client,
+    reference: &str,
+    container_id: &str,
+    platform: &Platform,
+) -> Result<PreparedImage> {
+    let record = find(images, reference).await?;
+    let image = images.resolve_record(&record, platform).await?;
     if !images.is_unpacked(&image).await? {
         images.unpack(&image, &|_| {}).await?;
     }
@@ -113,6 +143,7 @@ pub async fn prepare(
             }),
         },
         labels,
+        leased: images.clone(),
     })
 }
 
