@@ -739,6 +739,52 @@ fn errors_are_one_line_and_exit_1() {
     env.assert_clean(&[&id]);
 }
 
+/// A `binary://` logging program gets stdout on fd 3 and stderr on fd 4 and signals that
+/// it is ready by closing fd 5. Regression: our shim leaked a second copy of the readiness
+/// pipe into the program, so it never looked ready and the task failed after 10 s.
+#[test]
+fn binary_log_uri_gets_both_streams() {
+    let env = Env::new(Runtime::Runc);
+    let rootfs = env.rootfs_arg();
+    let dir = tempfile::tempdir().unwrap();
+    let logger = dir.path().join("logger.sh");
+    std::fs::write(
+        &logger,
+        "#!/bin/sh\n/bin/cat <&3 >\"$1/out\" 5>&- &\n/bin/cat <&4 >\"$1/err\" 5>&- &\nexec 5>&-\nwait\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&logger, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let uri = format!("binary://{}?{}", logger.display(), dir.path().display());
+    let id = unique_id("bin");
+    let started = std::time::Instant::now();
+    let run = env.run_args(&[
+        "-d",
+        "--log-uri",
+        &uri,
+        "--rootfs",
+        &rootfs,
+        &id,
+        "sh",
+        "-c",
+        "echo to-out; echo to-err >&2",
+    ]);
+    assert_eq!(env.ok(&args(&run)), "");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "the logging program was not seen as ready at once"
+    );
+    wait_until(20, "both streams in their files", || {
+        let read = |n: &str| std::fs::read_to_string(dir.path().join(n)).unwrap_or_default();
+        read("out") == "to-out\n" && read("err") == "to-err\n"
+    });
+    wait_until(20, "the task to stop", || {
+        env.task_status(&id).as_deref() == Some("STOPPED")
+    });
+    env.ok(&["tasks", "rm", &id]);
+    env.ok(&["c", "rm", &id]);
+    env.assert_clean(&[&id]);
+}
+
 #[test]
 fn run_with_null_io_log_uri_pid_file_and_labels() {
     let env = Env::new(Runtime::Runc);

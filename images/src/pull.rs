@@ -445,14 +445,15 @@ impl Client {
         }
     }
 
-    /// If the blob is in the store: puts it under our lease and sets our labels on it
+    /// Puts the blob under our lease (before looking, so that a collection cannot take
+    /// it between the look and the lease); if it is in the store, sets our labels on it
     /// (merging the distribution source); returns whether it was there.
     async fn label_existing(&self, wanted: &Wanted<'_>, source: &Source) -> Result<bool> {
+        self.lease_resource(wanted.digest.as_str(), "content")
+            .await?;
         let Some(info) = self.content_info(wanted.digest.as_str()).await? else {
             return Ok(false);
         };
-        self.lease_resource(wanted.digest.as_str(), "content")
-            .await?;
         let existing = info.labels.get(&source.key).map(String::as_str);
         let wanted_labels = self.blob_write(wanted, source, existing).labels;
         let changed: BTreeMap<String, String> = wanted_labels

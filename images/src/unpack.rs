@@ -83,9 +83,11 @@ impl Client {
                     status,
                 })
             };
+            // Lease first, then look: a collection between the two would otherwise take
+            // the snapshot we just found.
+            self.lease_resource(chain_id.as_str(), &self.snapshot_resource())
+                .await?;
             if self.stat_snapshot(chain_id.as_str()).await?.is_some() {
-                self.lease_resource(chain_id.as_str(), &self.snapshot_resource())
-                    .await?;
                 report(Status::Exists);
                 parent = Some(chain_id);
                 continue;

@@ -329,6 +329,9 @@ pub struct PreparedStdio {
     config: StdioConfig,
     stdin_writer: Option<OwnedFd>,
     out_readers: Vec<(OwnedFd, Dest)>,
+    /// With a terminal and a `binary://` log URI: the logging program's stdout pipe, which
+    /// the pty master's output is copied into.
+    console_log: Option<OwnedFd>,
 }
 
 /// A listening socket for the runtime's `--console-socket`.
@@ -423,7 +426,9 @@ fn start_logger(
             // Through fds above 5 first, so no dup2 clobbers a source still needed.
             let mut tmp = [0; 3];
             for (i, fd) in fds.iter().enumerate() {
-                tmp[i] = libc::fcntl(*fd, libc::F_DUPFD, 10);
+                // CLOEXEC, so these copies do not outlive exec: a logger holding a
+                // second copy of the readiness pipe could never signal it.
+                tmp[i] = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, 10);
                 if tmp[i] < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
@@ -473,9 +478,19 @@ impl PreparedStdio {
             config: config.clone(),
             stdin_writer: None,
             out_readers: Vec::new(),
+            console_log: None,
         };
         if config.terminal {
             p.console = Some(ConsoleSocket::new(console_path)?);
+            if let Sink::Binary { path, args } = Sink::parse(&config.stdout)? {
+                // A terminal has one output stream: all of it goes to the logger's stdout;
+                // its stderr pipe is closed at once, so it sees EOF there.
+                let (out_r, out_w) = pipe()?;
+                let (err_r, err_w) = pipe()?;
+                start_logger(&path, &args, out_r, err_r, log)?;
+                drop(err_w);
+                p.console_log = Some(out_w);
+            }
             return Ok(p);
         }
         if !config.stdin.is_empty() {
@@ -540,7 +555,12 @@ impl PreparedStdio {
                 nix::unistd::dup(m).map_err(|e| Error::sys("dup", e))
             };
             let reader = AsyncRawFd::new(dup(&master)?)?;
-            if let Sink::Fifo(path) | Sink::File(path) = Sink::parse(&self.config.stdout)? {
+            if let Some(log) = self.console_log {
+                stdio.output.push(tokio::spawn(pump(
+                    reader,
+                    Dest::Fifo(AsyncRawFd::new(log)?),
+                )));
+            } else if let Sink::Fifo(path) | Sink::File(path) = Sink::parse(&self.config.stdout)? {
                 let dest = match Sink::parse(&self.config.stdout)? {
                     Sink::File(_) => {
                         let f = std::fs::OpenOptions::new()

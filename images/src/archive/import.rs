@@ -117,8 +117,9 @@ impl Client {
                 status,
             })
         };
+        // Lease first, then look (see Client::label_existing).
+        self.lease_resource(digest.as_str(), "content").await?;
         if let Some(info) = self.content_info(digest.as_str()).await? {
-            self.lease_resource(digest.as_str(), "content").await?;
             let changed = blob
                 .labels
                 .iter()
