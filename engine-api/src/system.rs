@@ -86,6 +86,7 @@ pub struct Info {
     pub containers_stopped: i64,
     pub images: i64,
     pub driver: String,
+    #[serde(deserialize_with = "crate::de::null_default")]
     pub driver_status: Vec<[String; 2]>,
     pub plugins: PluginsInfo,
     pub memory_limit: bool,
@@ -122,6 +123,7 @@ pub struct Info {
     pub index_server_address: String,
     pub docker_root_dir: String,
     pub name: String,
+    #[serde(deserialize_with = "crate::de::null_default")]
     pub labels: Vec<String>,
     pub experimental_build: bool,
     pub server_version: String,
@@ -134,7 +136,9 @@ pub struct Info {
     pub containerd_commit: Commit,
     pub runc_commit: Commit,
     pub init_commit: Commit,
+    #[serde(deserialize_with = "crate::de::null_default")]
     pub security_options: Vec<String>,
+    #[serde(deserialize_with = "crate::de::null_default")]
     pub warnings: Vec<String>,
 }
 

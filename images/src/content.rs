@@ -166,7 +166,7 @@ impl Client {
         &self,
         blob: BlobWrite<'_>,
         data: S,
-        progress: &mut dyn FnMut(u64),
+        progress: &mut (dyn FnMut(u64) + Send),
     ) -> Result<Written>
     where
         S: Stream<Item = io::Result<Bytes>> + Unpin,
@@ -260,7 +260,7 @@ impl Client {
         responses: &mut tonic::Streaming<WriteContentResponse>,
         tx: &mpsc::Sender<WriteContentRequest>,
         resume_at: u64,
-        progress: &mut dyn FnMut(u64),
+        progress: &mut (dyn FnMut(u64) + Send),
     ) -> Result<Written>
     where
         S: Stream<Item = io::Result<Bytes>> + Unpin,

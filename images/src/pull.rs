@@ -295,14 +295,17 @@ impl Client {
             0 => DEFAULT_MAX_CONCURRENT_DOWNLOADS,
             n => n,
         };
-        futures_util::stream::iter(
-            layers
-                .iter()
-                .map(|w| self.fetch_stream(&registry, w, &source, progress)),
-        )
-        .buffer_unordered(limit)
-        .try_collect::<Vec<()>>()
-        .await?;
+        // Made up front (futures do nothing until polled; buffer_unordered still runs
+        // `limit` at a time): a lazy `map` over the slice would keep a closure in this
+        // future whose higher-ranked lifetimes rustc cannot prove `Send`.
+        let fetches: Vec<_> = layers
+            .iter()
+            .map(|w| self.fetch_stream(&registry, w, &source, progress))
+            .collect();
+        futures_util::stream::iter(fetches)
+            .buffer_unordered(limit)
+            .try_collect::<Vec<()>>()
+            .await?;
 
         let manifest_descriptor = Descriptor {
             media_type: media_type.clone(),
@@ -503,4 +506,22 @@ fn fetch_error(wanted: &Wanted<'_>, source: std::io::Error) -> Error {
 /// The kind of blob a media type names, for progress reports.
 pub fn blob_kind(media_type: &str) -> Kind {
     kind_of(media_type)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Daemons spawn pulls and imports on multi-threaded runtimes (myengined's request
+    /// handlers), so both futures must be `Send`: checked when the tests compile.
+    #[allow(dead_code)]
+    fn pull_and_import_futures_are_send(
+        client: &Client,
+        pull: &PullOptions,
+        import: &crate::ImportOptions,
+    ) {
+        fn send<T: Send>(_: T) {}
+        send(client.pull("busybox", pull, &|_| {}));
+        send(client.import(std::path::Path::new("x.tar"), import, &|_| {}));
+    }
 }

@@ -1,0 +1,584 @@
+//! `/containers/...` handlers.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use engine_api::IdResponse;
+use engine_api::containers::{
+    CreateRequest, EndpointSettings, Inspect, NetworkSettings, State, Summary, SummaryHostConfig,
+    SummaryNetworkSettings,
+};
+use engine_api::filters::Filters;
+use engine_api::stream::{
+    DEFAULT_DETACH_KEYS, DetachScanner, MULTIPLEXED_STREAM, RAW_STREAM, parse_detach_keys,
+};
+use futures_util::StreamExt;
+use hyper::body::Incoming;
+use hyper::{Request, StatusCode};
+use tokio::io::AsyncReadExt;
+use tokio_util::sync::CancellationToken;
+
+use super::hijack;
+use super::{Query, Response, channel_response, empty, json_response, read_json};
+use crate::daemon::containers::{WaitCondition, wait_for};
+use crate::daemon::logs::{self, ReadOptions};
+use crate::daemon::spec;
+use crate::daemon::{Container, Daemon};
+use crate::error::{Error, Result};
+use crate::store::{ContainerRecord, Status};
+
+const NEVER: &str = "0001-01-01T00:00:00Z";
+
+pub async fn create(daemon: &Daemon, query: &Query, req: Request<Incoming>) -> Result<Response> {
+    let body: CreateRequest = read_json(req).await?;
+    let (id, warnings) = daemon.create_container(query.get("name"), body).await?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &IdResponse { id, warnings },
+    ))
+}
+
+pub async fn delete(daemon: &Daemon, id: &str, query: &Query) -> Result<Response> {
+    let c = daemon.find_container(id)?;
+    daemon.remove_container(&c, query.bool("force")).await?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+pub async fn action(
+    daemon: Arc<Daemon>,
+    id: &str,
+    action: &str,
+    query: &Query,
+    req: Request<Incoming>,
+) -> Result<Response> {
+    let c = daemon.find_container(id)?;
+    match action {
+        "json" => Ok(json_response(StatusCode::OK, &inspect(&daemon, &c))),
+        "start" => {
+            daemon.start_container(&c).await?;
+            Ok(empty(StatusCode::NO_CONTENT))
+        }
+        "stop" => {
+            let signal = query.get("signal");
+            daemon.stop_container(&c, signal, query.int("t")?).await?;
+            Ok(empty(StatusCode::NO_CONTENT))
+        }
+        "restart" => {
+            match daemon
+                .stop_container(&c, query.get("signal"), query.int("t")?)
+                .await
+            {
+                Ok(()) | Err(Error::NotModified) => {}
+                Err(e) => return Err(e),
+            }
+            daemon.start_container(&c).await?;
+            Ok(empty(StatusCode::NO_CONTENT))
+        }
+        "kill" => {
+            daemon.kill_container(&c, query.get("signal")).await?;
+            Ok(empty(StatusCode::NO_CONTENT))
+        }
+        "wait" => {
+            let condition = WaitCondition::parse(query.get("condition").unwrap_or(""))?;
+            // Registered before the answer goes out: a start after this is seen.
+            let waiter = c.waiter();
+            let (response, tx) = channel_response("application/json");
+            tokio::spawn(async move {
+                let result = wait_for(waiter, condition).await;
+                let mut body = serde_json::to_vec(&result).unwrap_or_default();
+                body.push(b'\n');
+                let _ = tx.send(body.into()).await;
+            });
+            Ok(response)
+        }
+        "resize" => {
+            let h = query.int("h")?.unwrap_or(0);
+            let w = query.int("w")?.unwrap_or(0);
+            if h < 0 || w < 0 || h > u16::MAX as i64 || w > u16::MAX as i64 {
+                return Err(Error::BadParameter("invalid terminal size".into()));
+            }
+            daemon.resize_container(&c, h as u32, w as u32).await?;
+            Ok(empty(StatusCode::OK))
+        }
+        "exec" => {
+            let config = read_json(req).await?;
+            let id = daemon.create_exec(&c.id, config)?;
+            Ok(json_response(
+                StatusCode::CREATED,
+                &IdResponse {
+                    id,
+                    warnings: vec![],
+                },
+            ))
+        }
+        "logs" => logs_response(daemon, c, query),
+        "attach" => attach(daemon, c, query, req),
+        other => Err(Error::NotImplemented(format!("container {other}"))),
+    }
+}
+
+/// `GET /containers/json`.
+pub fn list(daemon: &Daemon, query: &Query) -> Result<Response> {
+    let filters =
+        Filters::parse(query.get("filters").unwrap_or("")).map_err(Error::BadParameter)?;
+    filters
+        .validate(&[
+            "id", "name", "status", "label", "exited", "ancestor", "before", "since",
+        ])
+        .map_err(Error::BadParameter)?;
+    let all = query.bool("all") || filters.contains("status") || filters.contains("exited");
+    let mut records: Vec<ContainerRecord> =
+        daemon.all_containers().iter().map(|c| c.record()).collect();
+    records.sort_by(|a, b| b.created.cmp(&a.created));
+    let mut out: Vec<Summary> = records
+        .into_iter()
+        .filter(|r| all || r.state.status == Status::Running)
+        .filter(|r| filters.matches("id", |v| r.id.starts_with(v)))
+        .filter(|r| filters.matches("name", |v| r.name.contains(v.trim_start_matches('/'))))
+        .filter(|r| filters.matches("status", |v| v == r.state.status.as_str()))
+        .filter(|r| {
+            filters.matches("exited", |v| {
+                r.state.status == Status::Exited
+                    && v.parse::<i64>().is_ok_and(|n| n == r.state.exit_code)
+            })
+        })
+        .filter(|r| {
+            filters.matches("ancestor", |v| {
+                crate::daemon::images::familiar(&r.image_name) == v
+                    || r.config.image == v
+                    || r.image_id
+                        .trim_start_matches("sha256:")
+                        .starts_with(v.trim_start_matches("sha256:"))
+            })
+        })
+        .filter(|r| filters.matches_labels(&r.config.labels))
+        .map(|r| summary(&r))
+        .collect();
+    if let Some(limit) = query.int("limit")?
+        && limit > 0
+    {
+        out.truncate(limit as usize);
+    }
+    Ok(json_response(StatusCode::OK, &out))
+}
+
+fn summary(r: &ContainerRecord) -> Summary {
+    let created = parse_time(&r.created).map(|t| t.timestamp()).unwrap_or(0);
+    let command = list_command(&r.path, &r.args);
+    Summary {
+        id: r.id.clone(),
+        names: vec![format!("/{}", r.name)],
+        image: r.config.image.clone(),
+        image_id: r.image_id.clone(),
+        command,
+        created,
+        ports: vec![],
+        labels: r.config.labels.clone(),
+        state: r.state.status.as_str().into(),
+        status: status_text(r),
+        host_config: SummaryHostConfig {
+            network_mode: network_mode(r),
+        },
+        network_settings: SummaryNetworkSettings {
+            networks: networks(r),
+        },
+        mounts: spec::mount_points(&r.host_config),
+    }
+}
+
+/// The networks a container is on, by name. `none` and `host` are Docker's networks
+/// of those names (with empty endpoints, as Docker shows them); the default mode has
+/// no network yet (a private namespace with only `lo`), so none is listed for it.
+fn networks(r: &ContainerRecord) -> BTreeMap<String, EndpointSettings> {
+    match r.host_config.network_mode.as_str() {
+        mode @ ("none" | "host") => {
+            BTreeMap::from([(mode.to_owned(), EndpointSettings::default())])
+        }
+        _ => BTreeMap::new(),
+    }
+}
+
+/// The list's `Command` as Docker shapes it: the path as it is, then each argument,
+/// in single quotes when it has a space (`sh -c 'echo hi'`).
+fn list_command(path: &str, args: &[String]) -> String {
+    std::iter::once(path.to_owned())
+        .chain(args.iter().map(|a| {
+            if a.contains(' ') {
+                format!("'{a}'")
+            } else {
+                a.clone()
+            }
+        }))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn network_mode(r: &ContainerRecord) -> String {
+    match r.host_config.network_mode.as_str() {
+        "" => "default".into(),
+        m => m.into(),
+    }
+}
+
+fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// `Up 3 seconds`, `Exited (0) 2 minutes ago`, `Created`.
+fn status_text(r: &ContainerRecord) -> String {
+    let since = |t: &str| {
+        parse_time(t)
+            .map(|t| human_duration((Utc::now() - t).num_seconds()))
+            .unwrap_or_default()
+    };
+    match r.state.status {
+        Status::Created => "Created".into(),
+        Status::Running => format!("Up {}", since(&r.state.started_at)),
+        Status::Exited => format!(
+            "Exited ({}) {} ago",
+            r.state.exit_code,
+            since(&r.state.finished_at)
+        ),
+    }
+}
+
+/// Docker's `HumanDuration`.
+pub fn human_duration(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let (m, h) = (s / 60, s / 3600);
+    if s < 1 {
+        "Less than a second".into()
+    } else if s == 1 {
+        "1 second".into()
+    } else if s < 60 {
+        format!("{s} seconds")
+    } else if m == 1 {
+        "About a minute".into()
+    } else if m < 60 {
+        format!("{m} minutes")
+    } else if (h as f64 + 0.5) as i64 == 1 {
+        "About an hour".into()
+    } else if h < 48 {
+        format!("{h} hours")
+    } else if h < 24 * 7 * 2 {
+        format!("{} days", h / 24)
+    } else if h < 24 * 30 * 2 {
+        format!("{} weeks", h / 24 / 7)
+    } else if h < 24 * 365 * 2 {
+        format!("{} months", h / 24 / 30)
+    } else {
+        format!("{} years", h / 24 / 365)
+    }
+}
+
+/// `GET /containers/{id}/json`.
+pub fn inspect(daemon: &Daemon, c: &Container) -> Inspect {
+    let r = c.record();
+    let dir = daemon.container_dir(&r.id);
+    let time = |t: &str| {
+        if t.is_empty() {
+            NEVER.to_owned()
+        } else {
+            t.to_owned()
+        }
+    };
+    let mut host_config = r.host_config.clone();
+    if host_config.network_mode.is_empty() {
+        host_config.network_mode = "default".into();
+    }
+    Inspect {
+        id: r.id.clone(),
+        created: r.created.clone(),
+        path: r.path.clone(),
+        args: r.args.clone(),
+        state: State {
+            status: r.state.status.as_str().into(),
+            running: r.state.status == Status::Running,
+            paused: false,
+            restarting: false,
+            oom_killed: r.state.oom_killed,
+            dead: false,
+            pid: i64::from(r.state.pid),
+            exit_code: r.state.exit_code,
+            error: r.state.error.clone(),
+            started_at: time(&r.state.started_at),
+            finished_at: time(&r.state.finished_at),
+        },
+        image: r.image_id.clone(),
+        resolv_conf_path: dir.join("resolv.conf").display().to_string(),
+        hostname_path: dir.join("hostname").display().to_string(),
+        hosts_path: dir.join("hosts").display().to_string(),
+        log_path: daemon.log_path(&r.id).display().to_string(),
+        name: format!("/{}", r.name),
+        restart_count: r.restart_count,
+        driver: daemon.images.snapshotter().to_owned(),
+        platform: "linux".into(),
+        exec_ids: None,
+        host_config,
+        config: r.config.clone(),
+        mounts: spec::mount_points(&r.host_config),
+        network_settings: NetworkSettings {
+            networks: networks(&r),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// Docker's `since`/`until`: Unix seconds with an optional fraction, or RFC 3339.
+fn parse_log_time(value: Option<&str>) -> Result<Option<DateTime<Utc>>> {
+    let Some(v) = value.filter(|v| !v.is_empty() && *v != "0") else {
+        return Ok(None);
+    };
+    if let Some(t) = parse_time(v) {
+        return Ok(Some(t));
+    }
+    let (secs, frac) = v.split_once('.').unwrap_or((v, "0"));
+    let secs: i64 = secs
+        .parse()
+        .map_err(|_| Error::BadParameter(format!("invalid timestamp {v:?}")))?;
+    let nanos: u32 = format!("{frac:0<9}")[..9]
+        .parse()
+        .map_err(|_| Error::BadParameter(format!("invalid timestamp {v:?}")))?;
+    Ok(DateTime::from_timestamp(secs, nanos))
+}
+
+/// A token cancelled at the container's next exit (at once when it is not running).
+fn exit_token(c: &Container) -> CancellationToken {
+    let token = CancellationToken::new();
+    let mut rx = c.subscribe();
+    let initial = *rx.borrow_and_update();
+    if !c.is_running() {
+        token.cancel();
+        return token;
+    }
+    let t = token.clone();
+    tokio::spawn(async move {
+        let _ = rx
+            .wait_for(|w| w.exits > initial.exits || !w.running || w.removed)
+            .await;
+        t.cancel();
+    });
+    token
+}
+
+fn logs_response(daemon: Arc<Daemon>, c: Arc<Container>, query: &Query) -> Result<Response> {
+    let (stdout, stderr) = (query.bool("stdout"), query.bool("stderr"));
+    if !stdout && !stderr {
+        return Err(Error::BadParameter(
+            "Bad parameters: you must choose at least one stream".into(),
+        ));
+    }
+    let tail = match query.get("tail").unwrap_or("all") {
+        "all" | "" => None,
+        n => Some(
+            n.parse::<i64>()
+                .map_err(|_| Error::BadParameter(format!("invalid tail {n:?}")))?,
+        ),
+    };
+    let opts = ReadOptions {
+        since: parse_log_time(query.get("since"))?,
+        until: parse_log_time(query.get("until"))?,
+        tail: tail.filter(|n| *n >= 0).map(|n| n as usize),
+        follow: query.bool("follow"),
+        stdout,
+        stderr,
+    };
+    let timestamps = query.bool("timestamps");
+    let tty = c.record().config.tty;
+    let stop = exit_token(&c);
+    let path = daemon.log_path(&c.id);
+    let (response, tx) = channel_response(if tty { RAW_STREAM } else { MULTIPLEXED_STREAM });
+    tokio::spawn(async move {
+        let mut entries = logs::read(path, opts, stop);
+        while let Some(entry) = entries.next().await {
+            match entry {
+                Ok(e) => {
+                    if tx
+                        .send(logs::frame(&e, timestamps, tty).into())
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!("reading the log: {e}");
+                    return;
+                }
+            }
+        }
+    });
+    Ok(response)
+}
+
+/// `POST /containers/{id}/attach`.
+fn attach(
+    daemon: Arc<Daemon>,
+    c: Arc<Container>,
+    query: &Query,
+    mut req: Request<Incoming>,
+) -> Result<Response> {
+    let record = c.record();
+    let tty = record.config.tty;
+    let keys = match query.get("detachKeys").filter(|k| !k.is_empty()) {
+        Some(k) => parse_detach_keys(k).map_err(Error::BadParameter)?,
+        None => parse_detach_keys(DEFAULT_DETACH_KEYS).map_err(Error::BadParameter)?,
+    };
+    let want_stdin = query.bool("stdin") && record.config.open_stdin;
+    let (stdout, stderr) = (query.bool("stdout"), query.bool("stderr"));
+    let stream = query.bool("stream");
+    let replay = query.bool("logs");
+    // Output ends at the next exit of the container from now (an attach made before
+    // start follows that run).
+    let stop = CancellationToken::new();
+    {
+        let mut rx = c.subscribe();
+        let initial = *rx.borrow_and_update();
+        let t = stop.clone();
+        if !stream {
+            t.cancel();
+        } else {
+            tokio::spawn(async move {
+                let _ = rx.wait_for(|w| w.exits > initial.exits || w.removed).await;
+                t.cancel();
+            });
+        }
+    }
+    let (response, pending) =
+        hijack::start(&mut req, if tty { RAW_STREAM } else { MULTIPLEXED_STREAM });
+    tokio::spawn(async move {
+        let Some((input, mut output)) = hijack::connect(pending).await else {
+            return;
+        };
+        let detached = CancellationToken::new();
+        let input_task = match input {
+            Some(mut reader) if want_stdin => {
+                let (daemon, c, detached) = (daemon.clone(), c.clone(), detached.clone());
+                let stdin_once = record.config.stdin_once;
+                Some(tokio::spawn(async move {
+                    let mut scanner = DetachScanner::new(keys);
+                    let mut buf = vec![0u8; 32 * 1024];
+                    loop {
+                        let n = match reader.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        let scanned = scanner.scan(&buf[..n]);
+                        if !scanned.forward.is_empty() && !write_stdin(&c, &scanned.forward).await {
+                            break;
+                        }
+                        if scanned.detach {
+                            tracing::debug!(container_id = %c.id, "detached");
+                            detached.cancel();
+                            return;
+                        }
+                    }
+                    // Docker's rule: without a TTY and with StdinOnce the container's
+                    // stdin closes; with a TTY the client's EOF ends the attach (the
+                    // docker CLI detaches that way), leaving the container's stdin open.
+                    if tty {
+                        detached.cancel();
+                    } else if stdin_once {
+                        daemon.close_stdin(&c).await;
+                    }
+                }))
+            }
+            // Without stdin the client's half of the connection means nothing to us.
+            _ => None,
+        };
+        if stdout || stderr {
+            let opts = ReadOptions {
+                tail: if replay { None } else { Some(0) },
+                follow: stream,
+                stdout,
+                stderr,
+                ..Default::default()
+            };
+            let mut entries = logs::read(daemon.log_path(&c.id), opts, stop.clone());
+            loop {
+                tokio::select! {
+                    _ = detached.cancelled() => break,
+                    entry = entries.next() => match entry {
+                        Some(Ok(e)) => {
+                            if !output.send(&logs::frame(&e, false, tty)).await {
+                                break;
+                            }
+                        }
+                        Some(Err(e)) => {
+                            tracing::warn!(container_id = %c.id, "attach: reading the log: {e}");
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+            }
+        } else {
+            tokio::select! {
+                _ = detached.cancelled() => {}
+                _ = stop.cancelled() => {}
+            }
+        }
+        if let Some(t) = input_task {
+            t.abort();
+        }
+        output.close().await;
+    });
+    Ok(response)
+}
+
+/// Writes to the container's stdin, waiting for a start when the attach came first.
+/// False when there is no stdin to write to any more.
+async fn write_stdin(c: &Container, data: &[u8]) -> bool {
+    use tokio::io::AsyncWriteExt;
+    let writer = match c.stdin_writer() {
+        Some(w) => w,
+        None => {
+            let mut rx = c.subscribe();
+            let initial = *rx.borrow_and_update();
+            let _ = rx
+                .wait_for(|w| w.running || w.exits > initial.exits || w.removed)
+                .await;
+            match c.stdin_writer() {
+                Some(w) => w,
+                None => return false,
+            }
+        }
+    };
+    let mut w = writer.lock().await;
+    w.write_all(data).await.is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_dockers() {
+        assert_eq!(human_duration(0), "Less than a second");
+        assert_eq!(human_duration(5), "5 seconds");
+        assert_eq!(human_duration(61), "About a minute");
+        assert_eq!(human_duration(600), "10 minutes");
+        assert_eq!(human_duration(3600), "About an hour");
+        assert_eq!(human_duration(3 * 86400), "3 days");
+    }
+
+    #[test]
+    fn list_command_quotes_arguments_with_spaces_in_single_quotes() {
+        let args = ["-c".to_owned(), "echo started; sleep 1".to_owned()];
+        assert_eq!(list_command("sh", &args), "sh -c 'echo started; sleep 1'");
+        assert_eq!(list_command("true", &[]), "true");
+    }
+
+    #[test]
+    fn log_times() {
+        let t = parse_log_time(Some("1700000000.5")).unwrap().unwrap();
+        assert_eq!(t.timestamp(), 1_700_000_000);
+        assert_eq!(t.timestamp_subsec_nanos(), 500_000_000);
+        assert!(parse_log_time(Some("0")).unwrap().is_none());
+        assert!(parse_log_time(Some("x")).is_err());
+    }
+}

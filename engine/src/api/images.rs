@@ -1,0 +1,153 @@
+//! `/images/...` handlers.
+
+use std::sync::Arc;
+
+use engine_api::images::JsonMessage;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::{Request, StatusCode};
+use tokio::io::AsyncWriteExt;
+
+use super::{Query, Response, channel_response, empty, json_response};
+use crate::daemon::Daemon;
+use crate::daemon::images::registry_auth;
+use crate::error::{Error, Result};
+
+pub async fn list(daemon: &Daemon) -> Result<Response> {
+    Ok(json_response(StatusCode::OK, &daemon.list_images().await?))
+}
+
+pub async fn inspect(daemon: &Daemon, name: &str) -> Result<Response> {
+    Ok(json_response(
+        StatusCode::OK,
+        &daemon.inspect_image(name).await?,
+    ))
+}
+
+pub async fn tag(daemon: &Daemon, name: &str, query: &Query) -> Result<Response> {
+    let repo = query.get("repo").unwrap_or("");
+    if repo.is_empty() {
+        return Err(Error::BadParameter(
+            "repository name must have at least one component".into(),
+        ));
+    }
+    daemon
+        .tag_image(name, repo, query.get("tag").unwrap_or(""))
+        .await?;
+    Ok(empty(StatusCode::CREATED))
+}
+
+pub async fn delete(daemon: &Daemon, name: &str, query: &Query) -> Result<Response> {
+    let items = daemon.remove_image(name, query.bool("force")).await?;
+    Ok(json_response(StatusCode::OK, &items))
+}
+
+fn line(m: &JsonMessage) -> bytes::Bytes {
+    let mut v = serde_json::to_vec(m).unwrap_or_default();
+    v.extend_from_slice(b"\r\n");
+    v.into()
+}
+
+/// `POST /images/create`: a pull (import from a URL or body is not served).
+pub async fn create(
+    daemon: Arc<Daemon>,
+    query: &Query,
+    req: Request<Incoming>,
+) -> Result<Response> {
+    let from = query.get("fromImage").unwrap_or("").to_owned();
+    if from.is_empty() {
+        if query.get("fromSrc").is_some() {
+            return Err(Error::NotImplemented(
+                "image import from a source (fromSrc)".into(),
+            ));
+        }
+        return Err(Error::BadParameter(
+            "fromImage or fromSrc is required".into(),
+        ));
+    }
+    let tag = query.get("tag").unwrap_or("").to_owned();
+    let credentials = req
+        .headers()
+        .get("X-Registry-Auth")
+        .and_then(|v| v.to_str().ok())
+        .and_then(registry_auth);
+    // A bad reference is a plain 400 before any progress is sent.
+    let text = if tag.is_empty() {
+        from.clone()
+    } else {
+        format!("{from}:{tag}")
+    };
+    myimages::Reference::parse(&text).map_err(|e| Error::BadParameter(e.to_string()))?;
+    let (response, tx) = channel_response("application/json");
+    tokio::spawn(async move {
+        let (mtx, mut mrx) = tokio::sync::mpsc::unbounded_channel::<JsonMessage>();
+        let forward = tokio::spawn(async move {
+            while let Some(m) = mrx.recv().await {
+                if tx.send(line(&m)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let send = move |m: JsonMessage| {
+            let _ = mtx.send(m);
+        };
+        let send_ref: &(dyn Fn(JsonMessage) + Send + Sync) = &send;
+        if let Err(e) = daemon.pull_image(&from, &tag, credentials, send_ref).await {
+            tracing::info!(image = %from, "pull failed: {e}");
+            send(JsonMessage::error(e.to_string()));
+        }
+        drop(send);
+        let _ = forward.await;
+    });
+    Ok(response)
+}
+
+/// `POST /images/load`: the tarball is spooled to a file under the data root, imported
+/// and unpacked.
+pub async fn load(daemon: Arc<Daemon>, req: Request<Incoming>) -> Result<Response> {
+    let tmp_dir = daemon.config.data_root.join("tmp");
+    tokio::fs::create_dir_all(&tmp_dir)
+        .await
+        .map_err(|e| Error::io("creating the temporary directory", e))?;
+    let path = tmp_dir.join(format!("load-{}.tar", crate::daemon::random_id()));
+    let result = async {
+        let mut file = tokio::fs::File::create(&path)
+            .await
+            .map_err(|e| Error::io("spooling the archive", e))?;
+        let mut body = req.into_body();
+        while let Some(frame) = body.frame().await {
+            let frame =
+                frame.map_err(|e| Error::BadParameter(format!("reading the archive: {e}")))?;
+            if let Ok(data) = frame.into_data() {
+                file.write_all(&data)
+                    .await
+                    .map_err(|e| Error::io("spooling the archive", e))?;
+            }
+        }
+        file.flush()
+            .await
+            .map_err(|e| Error::io("spooling the archive", e))?;
+        drop(file);
+        daemon.load_images(&path).await
+    }
+    .await;
+    let _ = tokio::fs::remove_file(&path).await;
+    let names = result.map_err(|e| match e {
+        Error::Images(err) if !err.is_not_found() => Error::BadParameter(err.to_string()),
+        other => other,
+    })?;
+    let (response, tx) = channel_response("application/json");
+    tokio::spawn(async move {
+        // `quiet` only silences progress, which we do not send; the names always go.
+        for n in names {
+            let m = JsonMessage {
+                stream: Some(format!("Loaded image: {n}\n")),
+                ..Default::default()
+            };
+            if tx.send(line(&m)).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(response)
+}

@@ -1,0 +1,441 @@
+//! The Docker Engine API over HTTP/1.1: the router (versioned `/v1.NN/...` and bare
+//! paths), query parsing, JSON bodies, and the edge conversion of errors to Docker's
+//! `{"message": "..."}`. Handlers in the submodules are thin: decode, call the daemon,
+//! encode.
+
+pub mod containers;
+pub mod exec;
+pub mod hijack;
+pub mod images;
+pub mod query;
+pub mod system;
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use engine_api::{API_VERSION, MIN_API_VERSION, compare_versions};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Frame, Incoming};
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Request, StatusCode};
+use tokio::sync::mpsc;
+
+use crate::daemon::Daemon;
+use crate::error::{Error, Result};
+pub use query::Query;
+
+pub type Body = BoxBody<Bytes, Infallible>;
+pub type Response = hyper::Response<Body>;
+
+/// Bodies larger than this are refused (create requests and the like are small; image
+/// loads stream to a file and are not bound by it).
+const MAX_JSON_BODY: usize = 8 << 20;
+
+/// Serves one request; never fails (errors become Docker's JSON answer).
+pub async fn handle(daemon: Arc<Daemon>, req: Request<Incoming>) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let result = route(daemon, req).await;
+    match result {
+        Ok(r) => {
+            tracing::debug!(%method, %path, status = r.status().as_u16(), "request");
+            r
+        }
+        Err(e) => {
+            let status = e.status();
+            if status.is_server_error() {
+                tracing::warn!(%method, %path, status = status.as_u16(), "{e}");
+            } else {
+                tracing::debug!(%method, %path, status = status.as_u16(), "{e}");
+            }
+            error_response(&e)
+        }
+    }
+}
+
+pub fn error_response(e: &Error) -> Response {
+    let status = e.status();
+    if status == StatusCode::NOT_MODIFIED {
+        return empty(status);
+    }
+    json_response(
+        status,
+        &engine_api::ErrorResponse {
+            message: e.to_string(),
+        },
+    )
+}
+
+/// Splits off a `/vX.Y` prefix and checks the version against ours.
+pub fn strip_version(path: &str) -> Result<&str> {
+    let Some(rest) = path.strip_prefix("/v") else {
+        return Ok(path);
+    };
+    let (version, tail) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let is_version = !version.is_empty()
+        && version.split('.').count() == 2
+        && version
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if !is_version {
+        return Ok(path);
+    }
+    if compare_versions(version, MIN_API_VERSION).is_lt() {
+        return Err(Error::BadParameter(format!(
+            "client version {version} is too old. Minimum supported API version is {MIN_API_VERSION}, please upgrade your client to a newer version"
+        )));
+    }
+    if compare_versions(version, API_VERSION).is_gt() {
+        return Err(Error::BadParameter(format!(
+            "client version {version} is too new. Maximum supported API version is {API_VERSION}"
+        )));
+    }
+    Ok(tail)
+}
+
+/// Which handler a method and path go to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Route<'a> {
+    Ping,
+    Version,
+    Info,
+    ContainerList,
+    ContainerCreate,
+    Container(&'a str, &'a str),
+    ContainerDelete(&'a str),
+    Exec(&'a str, &'a str),
+    ImageList,
+    ImageCreate,
+    ImageLoad,
+    ImageInspect(&'a str),
+    ImageTag(&'a str),
+    ImageDelete(&'a str),
+    /// A Docker endpoint we do not serve.
+    NotImplemented(&'a str),
+}
+
+const CONTAINER_POST: &[&str] = &[
+    "start", "stop", "kill", "wait", "attach", "resize", "restart", "exec",
+];
+const CONTAINER_POST_LATER: &[&str] = &["pause", "unpause", "rename", "update", "copy"];
+const CONTAINER_GET: &[&str] = &["json", "logs"];
+const CONTAINER_GET_LATER: &[&str] = &["top", "stats", "changes", "export", "archive", "attach/ws"];
+const LATER_PREFIXES: &[&str] = &[
+    "/volumes",
+    "/networks",
+    "/events",
+    "/system",
+    "/build",
+    "/auth",
+    "/plugins",
+    "/swarm",
+    "/services",
+    "/nodes",
+    "/tasks",
+    "/secrets",
+    "/configs",
+    "/session",
+    "/distribution",
+    "/commit",
+    "/containers/prune",
+    "/images/prune",
+    "/images/search",
+    "/images/get",
+];
+
+/// Maps a (version-stripped) path to a route; `Err` is 404 or 405.
+pub fn resolve<'a>(method: &Method, path: &'a str) -> Result<Route<'a>> {
+    let not_found = || Error::NotFound(format!("page not found: {path}"));
+    let wrong_method =
+        || Error::MethodNotAllowed(format!("method {method} not allowed for {path}"));
+    let is = |m: &Method| method == m;
+    let only = |m: Method, r: Route<'a>| {
+        if *method == m {
+            Ok(r)
+        } else {
+            Err(wrong_method())
+        }
+    };
+    match path {
+        "/_ping" => {
+            return if is(&Method::GET) || is(&Method::HEAD) {
+                Ok(Route::Ping)
+            } else {
+                Err(wrong_method())
+            };
+        }
+        "/version" => return only(Method::GET, Route::Version),
+        "/info" => return only(Method::GET, Route::Info),
+        "/containers/json" => return only(Method::GET, Route::ContainerList),
+        "/containers/create" => return only(Method::POST, Route::ContainerCreate),
+        "/images/json" => return only(Method::GET, Route::ImageList),
+        "/images/create" => return only(Method::POST, Route::ImageCreate),
+        "/images/load" => return only(Method::POST, Route::ImageLoad),
+        _ => {}
+    }
+    if let Some(p) = LATER_PREFIXES
+        .iter()
+        .find(|p| path == **p || path.starts_with(&format!("{p}/")))
+    {
+        return Ok(Route::NotImplemented(p));
+    }
+    if let Some(rest) = path.strip_prefix("/containers/") {
+        let (id, action) = rest.split_once('/').unwrap_or((rest, ""));
+        if id.is_empty() {
+            return Err(not_found());
+        }
+        if action.is_empty() {
+            return only(Method::DELETE, Route::ContainerDelete(id));
+        }
+        if CONTAINER_POST.contains(&action) {
+            return only(Method::POST, Route::Container(id, action));
+        }
+        if CONTAINER_GET.contains(&action) {
+            return only(Method::GET, Route::Container(id, action));
+        }
+        if CONTAINER_POST_LATER.contains(&action) || CONTAINER_GET_LATER.contains(&action) {
+            return Ok(Route::NotImplemented(action));
+        }
+        return Err(not_found());
+    }
+    if let Some(rest) = path.strip_prefix("/exec/") {
+        let (id, action) = rest.split_once('/').unwrap_or((rest, ""));
+        return match action {
+            "start" | "resize" => only(Method::POST, Route::Exec(id, action)),
+            "json" => only(Method::GET, Route::Exec(id, action)),
+            _ => Err(not_found()),
+        };
+    }
+    if let Some(rest) = path.strip_prefix("/images/") {
+        if rest.is_empty() {
+            return Err(not_found());
+        }
+        if is(&Method::DELETE) {
+            return Ok(Route::ImageDelete(rest));
+        }
+        if let Some(name) = rest.strip_suffix("/json") {
+            return only(Method::GET, Route::ImageInspect(name));
+        }
+        if let Some(name) = rest.strip_suffix("/tag") {
+            return only(Method::POST, Route::ImageTag(name));
+        }
+        if rest.ends_with("/history") || rest.ends_with("/push") || rest.ends_with("/get") {
+            return Ok(Route::NotImplemented("images"));
+        }
+        return Err(if is(&Method::GET) || is(&Method::POST) {
+            not_found()
+        } else {
+            wrong_method()
+        });
+    }
+    Err(not_found())
+}
+
+async fn route(daemon: Arc<Daemon>, req: Request<Incoming>) -> Result<Response> {
+    let full = req.uri().path().to_owned();
+    let path = strip_version(&full)?;
+    let route = resolve(req.method(), path)?;
+    let query = Query::parse(req.uri().query().unwrap_or(""));
+    match route {
+        Route::Ping => Ok(system::ping(req.method() == Method::HEAD)),
+        Route::Version => system::version(&daemon).await,
+        Route::Info => system::info(&daemon).await,
+        Route::ContainerList => containers::list(&daemon, &query),
+        Route::ContainerCreate => containers::create(&daemon, &query, req).await,
+        Route::ContainerDelete(id) => containers::delete(&daemon, id, &query).await,
+        Route::Container(id, action) => {
+            let id = id.to_owned();
+            containers::action(daemon, &id, action, &query, req).await
+        }
+        Route::Exec(id, action) => {
+            let id = id.to_owned();
+            exec::action(daemon, &id, action, &query, req).await
+        }
+        Route::ImageList => images::list(&daemon).await,
+        Route::ImageCreate => images::create(daemon, &query, req).await,
+        Route::ImageLoad => images::load(daemon, req).await,
+        Route::ImageInspect(name) => images::inspect(&daemon, name).await,
+        Route::ImageTag(name) => images::tag(&daemon, name, &query).await,
+        Route::ImageDelete(name) => images::delete(&daemon, name, &query).await,
+        Route::NotImplemented(what) => Err(Error::NotImplemented(format!(
+            "{} {what}",
+            if what.starts_with('/') {
+                "endpoint"
+            } else {
+                "container/image operation"
+            }
+        ))),
+    }
+}
+
+/// Reads a JSON body; an empty body is the type's default (Docker accepts that for
+/// most endpoints); malformed JSON is a 400.
+pub async fn read_json<T: serde::de::DeserializeOwned + Default>(
+    req: Request<Incoming>,
+) -> Result<T> {
+    let body = read_body(req, MAX_JSON_BODY).await?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(&body).map_err(|e| Error::BadParameter(format!("invalid JSON: {e}")))
+}
+
+pub async fn read_body(req: Request<Incoming>, limit: usize) -> Result<Bytes> {
+    read_incoming(req.into_body(), limit).await
+}
+
+pub async fn read_incoming(mut body: Incoming, limit: usize) -> Result<Bytes> {
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| Error::BadParameter(format!("reading the request body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            out.extend_from_slice(&data);
+            if out.len() > limit {
+                return Err(Error::BadParameter("request body too large".into()));
+            }
+        }
+    }
+    Ok(out.into())
+}
+
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).boxed()
+}
+
+pub fn empty(status: StatusCode) -> Response {
+    let mut r = hyper::Response::new(full(Bytes::new()));
+    *r.status_mut() = status;
+    r
+}
+
+pub fn json_response<T: serde::Serialize>(status: StatusCode, value: &T) -> Response {
+    let mut body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    body.push(b'\n');
+    let mut r = hyper::Response::new(full(body));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+/// A response body fed by a channel: streams (logs, pull progress, wait) that start
+/// before their content is known.
+pub struct ChannelBody {
+    rx: mpsc::Receiver<Bytes>,
+}
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<Frame<Bytes>, Infallible>>> {
+        self.rx.poll_recv(cx).map(|m| m.map(|b| Ok(Frame::data(b))))
+    }
+}
+
+/// A streaming response and the sender that feeds it.
+pub fn channel_response(content_type: &'static str) -> (Response, mpsc::Sender<Bytes>) {
+    let (tx, rx) = mpsc::channel(64);
+    let mut r = hyper::Response::new(ChannelBody { rx }.boxed());
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    (r, tx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_in_paths() {
+        assert_eq!(
+            strip_version("/v1.47/containers/json").unwrap(),
+            "/containers/json"
+        );
+        assert_eq!(strip_version("/v1.24/_ping").unwrap(), "/_ping");
+        assert_eq!(strip_version("/_ping").unwrap(), "/_ping");
+        assert_eq!(strip_version("/volumes").unwrap(), "/volumes");
+        let e = strip_version("/v1.12/info").unwrap_err();
+        assert_eq!(e.status(), 400);
+        assert!(e.to_string().contains("too old"), "{e}");
+        let e = strip_version("/v1.99/info").unwrap_err();
+        assert!(e.to_string().contains("too new"), "{e}");
+    }
+
+    #[test]
+    fn routes() {
+        use Route::*;
+        assert_eq!(resolve(&Method::HEAD, "/_ping").unwrap(), Ping);
+        assert_eq!(
+            resolve(&Method::POST, "/containers/create").unwrap(),
+            ContainerCreate
+        );
+        assert_eq!(
+            resolve(&Method::POST, "/containers/abc/start").unwrap(),
+            Container("abc", "start")
+        );
+        assert_eq!(
+            resolve(&Method::GET, "/containers/abc/logs").unwrap(),
+            Container("abc", "logs")
+        );
+        assert_eq!(
+            resolve(&Method::DELETE, "/containers/abc").unwrap(),
+            ContainerDelete("abc")
+        );
+        assert_eq!(
+            resolve(&Method::GET, "/images/127.0.0.1:5000/a/b:1/json").unwrap(),
+            ImageInspect("127.0.0.1:5000/a/b:1")
+        );
+        assert_eq!(
+            resolve(&Method::DELETE, "/images/busybox").unwrap(),
+            ImageDelete("busybox")
+        );
+        assert_eq!(
+            resolve(&Method::POST, "/images/busybox/tag").unwrap(),
+            ImageTag("busybox")
+        );
+        assert_eq!(
+            resolve(&Method::GET, "/exec/e1/json").unwrap(),
+            Exec("e1", "json")
+        );
+        assert!(matches!(
+            resolve(&Method::GET, "/volumes").unwrap(),
+            NotImplemented(_)
+        ));
+        assert!(matches!(
+            resolve(&Method::POST, "/containers/x/pause").unwrap(),
+            NotImplemented(_)
+        ));
+        assert_eq!(
+            resolve(&Method::GET, "/containers/create")
+                .unwrap_err()
+                .status(),
+            405
+        );
+        assert_eq!(resolve(&Method::POST, "/_ping").unwrap_err().status(), 405);
+        assert_eq!(
+            resolve(&Method::GET, "/containers/x/start")
+                .unwrap_err()
+                .status(),
+            405
+        );
+        assert_eq!(resolve(&Method::GET, "/nope").unwrap_err().status(), 404);
+        assert_eq!(
+            resolve(&Method::GET, "/containers/x/bogus")
+                .unwrap_err()
+                .status(),
+            404
+        );
+    }
+}

@@ -1,0 +1,167 @@
+//! What the engine does for containers, execs and images, independent of HTTP: the
+//! [`Daemon`] owns the containerd connection, the store and the in-memory view of every
+//! container; the API layer only decodes requests and calls it.
+
+pub mod containers;
+pub mod etc_files;
+pub mod events;
+pub mod exec;
+pub mod images;
+pub mod logs;
+pub mod names;
+pub mod seccomp;
+pub mod signals;
+pub mod spec;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use crate::config::Config;
+use crate::containerd::Containerd;
+use crate::error::{Error, Result};
+use crate::store::ContainerStore;
+
+pub use containers::{Container, WaitCondition};
+pub use exec::Exec;
+
+/// The engine's state and behaviour.
+pub struct Daemon {
+    pub config: Config,
+    pub containerd: Containerd,
+    pub images: myimages::Client,
+    store: ContainerStore,
+    containers: Mutex<HashMap<String, Arc<Container>>>,
+    execs: Mutex<HashMap<String, Arc<Exec>>>,
+    /// Serialises name generation and creation so two creates never pick one name.
+    create_lock: tokio::sync::Mutex<()>,
+    pub started: SystemTime,
+}
+
+impl Daemon {
+    /// Opens the store under the data root and loads every container record; nothing is
+    /// reconciled with containerd yet (the event loop does that once subscribed).
+    pub fn new(config: Config, containerd: Containerd) -> Result<Daemon> {
+        for dir in [
+            config.data_root.clone(),
+            config.data_root.join("containers"),
+            config.exec_root.clone(),
+        ] {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        }
+        let store = ContainerStore::open(&config.data_root.join("engine.redb"))?;
+        let images = myimages::Client::new(containerd.channel(), containerd.namespace())?;
+        let mut map = HashMap::new();
+        for record in store.load()? {
+            map.insert(record.id.clone(), Arc::new(Container::from_record(record)));
+        }
+        tracing::info!(containers = map.len(), "store loaded");
+        Ok(Daemon {
+            config,
+            containerd,
+            images,
+            store,
+            containers: Mutex::new(map),
+            execs: Mutex::new(HashMap::new()),
+            create_lock: tokio::sync::Mutex::new(()),
+            started: SystemTime::now(),
+        })
+    }
+
+    /// `<data-root>/containers/<id>`: the log, hostname, hosts, resolv.conf.
+    pub fn container_dir(&self, id: &str) -> PathBuf {
+        self.config.data_root.join("containers").join(id)
+    }
+
+    /// `<exec-root>/<id>`: FIFOs of the container's stdin and of its execs.
+    pub fn fifo_dir(&self, id: &str) -> PathBuf {
+        self.config.exec_root.join(id)
+    }
+
+    pub fn log_path(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join(format!("{id}-json.log"))
+    }
+
+    /// Every container, in no particular order.
+    pub fn all_containers(&self) -> Vec<Arc<Container>> {
+        self.containers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    pub fn container_by_id(&self, id: &str) -> Option<Arc<Container>> {
+        self.containers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// Finds a container as Docker does: full ID, then name, then a unique ID prefix.
+    pub fn find_container(&self, reference: &str) -> Result<Arc<Container>> {
+        let map = self.containers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = map.get(reference) {
+            return Ok(c.clone());
+        }
+        let name = reference.strip_prefix('/').unwrap_or(reference);
+        if let Some(c) = map.values().find(|c| c.name() == name) {
+            return Ok(c.clone());
+        }
+        if !reference.is_empty() && reference.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let mut found = map.values().filter(|c| c.id.starts_with(reference));
+            if let Some(first) = found.next() {
+                if found.next().is_some() {
+                    return Err(Error::NotFound(format!(
+                        "multiple IDs found with provided prefix: {reference}"
+                    )));
+                }
+                return Ok(first.clone());
+            }
+        }
+        Err(Error::no_such_container(reference))
+    }
+
+    fn insert_container(&self, c: Arc<Container>) {
+        self.containers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(c.id.clone(), c);
+    }
+
+    fn forget_container(&self, id: &str) {
+        self.containers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        self.execs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, e| e.container_id != id);
+    }
+}
+
+/// 64 random hex digits, as Docker's IDs.
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 32];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        // SAFETY: writing into our own buffer.
+        let n = unsafe {
+            libc::getrandom(bytes[filled..].as_mut_ptr().cast(), bytes.len() - filled, 0)
+        };
+        if n > 0 {
+            filled += n as usize;
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Now, as RFC 3339 with nanoseconds (Docker's timestamps).
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}

@@ -1,0 +1,349 @@
+//! myengined on a temporary socket, over its own mycontainerd (the workspace's
+//! `Daemon`), with data and exec roots in a temp dir. The engine uses the daemon's
+//! reserved test namespace, so the daemon's cleanup removes every task and container the
+//! engine made; the engine is stopped first, its cgroups removed, and its log printed
+//! when a test fails.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use crate::{Daemon, DaemonKind, bin, cgroup_dirs_named, wait_until};
+
+/// The docker CLI the real-client checks use.
+pub const DOCKER_CLI: &str = "/usr/local/bin/docker";
+
+pub struct Engine {
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+    /// The containerd-API daemon under the engine; dropped after the engine.
+    pub containerd: Daemon,
+}
+
+/// A statically linked init for `--init` (busybox has no libc for a dynamic one): the
+/// release myinit when it was built static (`make build`), else Debian's tini-static.
+pub fn static_init() -> PathBuf {
+    let release = crate::workspace().join("target/release/myinit");
+    if let Ok(out) = Command::new("file").arg(&release).output()
+        && String::from_utf8_lossy(&out.stdout).contains("static")
+    {
+        return release;
+    }
+    PathBuf::from("/usr/bin/tini-static")
+}
+
+/// An HTTP answer: status, headers (lower-case names), de-chunked body.
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+}
+
+impl Engine {
+    /// mycontainerd and myengined, with the busybox image loaded.
+    pub fn start() -> Engine {
+        let e = Engine::start_empty();
+        e.load_busybox();
+        e
+    }
+
+    /// mycontainerd and myengined, no images.
+    pub fn start_empty() -> Engine {
+        Engine::start_on(DaemonKind::Ours)
+    }
+
+    /// myengined over a daemon of `kind` (Debian's containerd 1.6 for the reference
+    /// check), no images.
+    pub fn start_on(kind: DaemonKind) -> Engine {
+        let containerd = Daemon::start(kind);
+        let dir = tempfile::Builder::new()
+            .prefix("engine-")
+            .tempdir()
+            .unwrap();
+        std::fs::create_dir_all(dir.path().join("docker-config")).unwrap();
+        let mut e = Engine {
+            child: None,
+            dir,
+            containerd,
+        };
+        e.spawn();
+        e
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.dir.path().join("engine.sock")
+    }
+
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.socket().display())
+    }
+
+    pub fn data_root(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("engine.log")).unwrap_or_default()
+    }
+
+    pub fn log_tail(&self) -> String {
+        let log = self.log();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().map_or(0, |c| c.id() as i32)
+    }
+
+    fn spawn(&mut self) {
+        let d = self.dir.path();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(d.join("engine.log"))
+            .unwrap();
+        let child = Command::new(bin("myengined"))
+            .arg("-H")
+            .arg(self.host())
+            .arg("--containerd")
+            .arg(self.containerd.socket())
+            .arg("--data-root")
+            .arg(self.data_root())
+            .arg("--exec-root")
+            .arg(d.join("exec"))
+            .arg("--init-path")
+            .arg(static_init())
+            .arg("--namespace")
+            .arg(&self.containerd.namespace)
+            .arg("--log-level")
+            .arg("debug")
+            .env("PATH", Daemon::path_env())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("starting myengined");
+        self.child = Some(child);
+        wait_until(30, "myengined to answer /_ping", || {
+            self.try_request("GET", "/_ping", None)
+                .is_some_and(|r| r.status == 200)
+        });
+    }
+
+    /// Sends `sig` to the engine and waits for it to exit.
+    pub fn signal_and_wait(&mut self, sig: i32) {
+        if let Some(mut c) = self.child.take() {
+            // SAFETY: signalling the engine this harness started.
+            unsafe { libc::kill(c.id() as i32, sig) };
+            let _ = c.wait();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop the engine before restarting it");
+        self.spawn();
+    }
+
+    /// Restarts the containerd daemon under the running engine (after SIGKILL).
+    pub fn kill_and_restart_containerd(&mut self) {
+        self.containerd.signal_and_wait(libc::SIGKILL);
+        self.containerd.restart();
+    }
+
+    /// One HTTP/1.1 request on a new connection; None when the engine does not answer.
+    pub fn try_request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Option<HttpResponse> {
+        let mut s = UnixStream::connect(self.socket()).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(120))).ok()?;
+        let body = body.unwrap_or(b"");
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: engine\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).ok()?;
+        s.write_all(body).ok()?;
+        let mut resp = Vec::new();
+        s.read_to_end(&mut resp).ok()?;
+        parse_response(&resp)
+    }
+
+    /// Like `try_request`, panicking (with the engine's log) when there is no answer.
+    pub fn request(&self, method: &str, path: &str, body: Option<&[u8]>) -> HttpResponse {
+        self.try_request(method, path, body).unwrap_or_else(|| {
+            panic!(
+                "no answer to {method} {path}\n--- engine log ---\n{}",
+                self.log_tail()
+            )
+        })
+    }
+
+    /// Loads busybox:latest (the OCI archive) through `POST /images/load`.
+    pub fn load_busybox(&self) {
+        let archive = std::fs::read(crate::dockerd::busybox_oci_archive()).unwrap();
+        let r = self.request("POST", "/images/load", Some(&archive));
+        assert_eq!(r.status, 200, "load: {}\n{}", r.text(), self.log_tail());
+        assert!(
+            r.text().contains("Loaded image: busybox:latest"),
+            "{}",
+            r.text()
+        );
+    }
+
+    /// The real docker CLI against this engine (its config in the temp dir).
+    pub fn docker_cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(DOCKER_CLI);
+        c.arg("-H")
+            .arg(self.host())
+            .args(args)
+            .env("DOCKER_CONFIG", self.dir.path().join("docker-config"))
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT");
+        c
+    }
+
+    pub fn docker(&self, args: &[&str]) -> Output {
+        self.docker_cmd(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    /// Runs docker, insists on success, returns stdout.
+    pub fn docker_ok(&self, args: &[&str]) -> String {
+        let out = self.docker(args);
+        assert!(
+            out.status.success(),
+            "docker {args:?} failed ({:?}): {}{}\n--- engine log ---\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            self.log_tail()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// docker with `input` on its stdin.
+    pub fn docker_with_stdin(&self, args: &[&str], input: &[u8]) -> Output {
+        let mut child = self
+            .docker_cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// IDs of every container the engine knows.
+    pub fn container_ids(&self) -> Vec<String> {
+        let r = self.try_request("GET", "/containers/json?all=1", None);
+        r.map(|r| {
+            r.json()
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|c| c["Id"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .unwrap_or_default()
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- myengined log ---\n{}", self.log_tail());
+        }
+        if self.child.is_some() {
+            for id in self.container_ids() {
+                let _ = self.try_request("DELETE", &format!("/containers/{id}?force=1"), None);
+            }
+        }
+        self.signal_and_wait(libc::SIGTERM);
+        // Container cgroups (`/<namespace>/<id>`) that a killed shim left: children first.
+        for parent in cgroup_dirs_named(&self.containerd.namespace) {
+            if let Ok(entries) = std::fs::read_dir(&parent) {
+                for e in entries.flatten() {
+                    if e.path().is_dir() {
+                        let _ = std::fs::remove_dir(e.path());
+                    }
+                }
+            }
+        }
+        // `containerd` drops next: it removes tasks, containers, mounts and the parent
+        // cgroups of the namespace.
+    }
+}
+
+fn parse_response(resp: &[u8]) -> Option<HttpResponse> {
+    let split = resp.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&resp[..split]).into_owned();
+    let mut lines = head.lines();
+    let status: u16 = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let raw = &resp[split + 4..];
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    let body = if chunked { dechunk(raw) } else { raw.to_vec() };
+    Some(HttpResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = raw.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(
+            String::from_utf8_lossy(&raw[..eol])
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim(),
+            16,
+        )
+        .unwrap_or(0);
+        raw = &raw[eol + 2..];
+        if size == 0 || raw.len() < size {
+            break;
+        }
+        out.extend_from_slice(&raw[..size]);
+        raw = &raw[(size + 2).min(raw.len())..];
+    }
+    out
+}
