@@ -1,0 +1,343 @@
+//! The command line: docker's commands and flags (clap), and the dispatch from a parsed
+//! command to its implementation. Each command returns the process's exit code.
+
+use clap::{Parser, Subcommand};
+
+use crate::client::{Client, DEFAULT_HOST};
+use crate::error::{Error, Result};
+
+pub mod attach;
+pub mod container_opts;
+pub mod create;
+pub mod exec;
+pub mod images;
+pub mod inspect;
+pub mod lifecycle;
+pub mod load;
+pub mod logs;
+pub mod ps;
+pub mod pull;
+pub mod run;
+pub mod start;
+pub mod system;
+
+/// A docker-compatible client for the Docker Engine API.
+#[derive(Debug, Parser)]
+#[command(
+    name = "mycli",
+    disable_version_flag = true,
+    disable_help_subcommand = true,
+    override_usage = "mycli [OPTIONS] COMMAND"
+)]
+pub struct Cli {
+    /// Daemon socket to connect to (unix://PATH); default $DOCKER_HOST or unix:///var/run/docker.sock
+    #[arg(short = 'H', long = "host", value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// Print version information and quit
+    #[arg(short = 'v', long = "version")]
+    pub version: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create and run a new container from an image
+    #[command(disable_help_flag = true)]
+    Run(run::RunArgs),
+    /// Create a new container
+    #[command(disable_help_flag = true)]
+    Create(create::CreateArgs),
+    /// Start one or more stopped containers
+    Start(start::StartArgs),
+    /// Stop one or more running containers
+    Stop(lifecycle::StopArgs),
+    /// Kill one or more running containers
+    Kill(lifecycle::KillArgs),
+    /// Remove one or more containers
+    Rm(lifecycle::RmArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(lifecycle::WaitArgs),
+    /// List containers
+    Ps(ps::PsArgs),
+    /// Fetch the logs of a container
+    Logs(logs::LogsArgs),
+    /// Execute a command in a running container
+    Exec(exec::ExecArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(attach::AttachArgs),
+    /// Return low-level information on containers or images
+    Inspect(inspect::InspectArgs),
+    /// List images
+    Images(images::ImagesArgs),
+    /// Download an image from a registry
+    Pull(pull::PullArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(images::TagArgs),
+    /// Remove one or more images
+    Rmi(images::RmiArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(load::LoadArgs),
+    /// Show the Docker version information
+    Version(system::VersionArgs),
+    /// Display system-wide information
+    Info(system::InfoArgs),
+}
+
+impl Command {
+    /// The name docker uses in "Run 'docker NAME --help'".
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Run(_) => "run",
+            Command::Create(_) => "create",
+            Command::Start(_) => "start",
+            Command::Stop(_) => "stop",
+            Command::Kill(_) => "kill",
+            Command::Rm(_) => "rm",
+            Command::Wait(_) => "wait",
+            Command::Ps(_) => "ps",
+            Command::Logs(_) => "logs",
+            Command::Exec(_) => "exec",
+            Command::Attach(_) => "attach",
+            Command::Inspect(_) => "inspect",
+            Command::Images(_) => "images",
+            Command::Pull(_) => "pull",
+            Command::Tag(_) => "tag",
+            Command::Rmi(_) => "rmi",
+            Command::Load(_) => "load",
+            Command::Version(_) => "version",
+            Command::Info(_) => "info",
+        }
+    }
+}
+
+/// What every command needs: where the daemon is.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub host: String,
+}
+
+impl Ctx {
+    pub fn new(host: Option<String>) -> Ctx {
+        let host = host
+            .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
+            .unwrap_or_else(|| DEFAULT_HOST.to_owned());
+        Ctx { host }
+    }
+
+    /// Connects and negotiates the API version.
+    pub fn client(&self) -> Result<Client> {
+        Client::negotiate(&self.host)
+    }
+}
+
+pub fn dispatch(ctx: &Ctx, command: Command) -> Result<i32> {
+    match command {
+        Command::Run(a) => run::run(ctx, a),
+        Command::Create(a) => create::create(ctx, a),
+        Command::Start(a) => start::start(ctx, a),
+        Command::Stop(a) => lifecycle::stop(ctx, a),
+        Command::Kill(a) => lifecycle::kill(ctx, a),
+        Command::Rm(a) => lifecycle::rm(ctx, a),
+        Command::Wait(a) => lifecycle::wait(ctx, a),
+        Command::Ps(a) => ps::ps(ctx, a),
+        Command::Logs(a) => logs::logs(ctx, a),
+        Command::Exec(a) => exec::exec(ctx, a),
+        Command::Attach(a) => attach::attach(ctx, a),
+        Command::Inspect(a) => inspect::inspect(ctx, a),
+        Command::Images(a) => images::images(ctx, a),
+        Command::Pull(a) => pull::pull(ctx, a),
+        Command::Tag(a) => images::tag(ctx, a),
+        Command::Rmi(a) => images::rmi(ctx, a),
+        Command::Load(a) => load::load(ctx, a),
+        Command::Version(a) => system::version(ctx, a),
+        Command::Info(a) => system::info(ctx, a),
+    }
+}
+
+/// Runs `f` for each of `names`, printing each name that succeeded (as `stop`, `kill`,
+/// `rm` do) and each error; the command fails with 1 when any did.
+pub fn for_each_name(names: &[String], mut f: impl FnMut(&str) -> Result<()>) -> Result<i32> {
+    let mut failed = false;
+    for name in names {
+        match f(name) {
+            Ok(()) => crate::outln!("{name}"),
+            Err(e) => {
+                eprintln!("{e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { 1 } else { 0 })
+}
+
+/// Commands whose first positional argument (image or container) ends the flags: the
+/// rest is the process's command line, hyphens and all (`run busybox ls -l`).
+const STOP_AT_FIRST_POSITIONAL: &[&str] = &["run", "create", "exec"];
+
+/// Inserts `--` before the first positional argument of `run`, `create` and `exec`, so
+/// that flags after the image belong to the container's command, as with docker.
+pub fn separate_command_args(argv: Vec<String>) -> Vec<String> {
+    use clap::CommandFactory;
+    let root = Cli::command();
+    let takes_value = |cmd: &clap::Command, long: Option<&str>, short: Option<char>| {
+        cmd.get_arguments().any(|a| {
+            let hit = match (long, short) {
+                (Some(l), _) => {
+                    a.get_long() == Some(l) || a.get_all_aliases().is_some_and(|al| al.contains(&l))
+                }
+                (_, Some(s)) => a.get_short() == Some(s),
+                _ => false,
+            };
+            hit && a.get_action().takes_values()
+        })
+    };
+    let mut out = Vec::with_capacity(argv.len() + 1);
+    let mut iter = argv.into_iter();
+    if let Some(prog) = iter.next() {
+        out.push(prog);
+    }
+    // Global flags, up to the command name.
+    let mut sub: Option<clap::Command> = None;
+    while let Some(arg) = iter.next() {
+        let is_flag = arg.starts_with('-') && arg != "-";
+        if !is_flag {
+            let name = arg.clone();
+            out.push(arg);
+            if STOP_AT_FIRST_POSITIONAL.contains(&name.as_str()) {
+                sub = root.find_subcommand(&name).cloned();
+            }
+            break;
+        }
+        let needs_value = flag_needs_value(&arg, |l, s| takes_value(&root, l, s));
+        out.push(arg);
+        if needs_value && let Some(v) = iter.next() {
+            out.push(v);
+        }
+    }
+    let Some(sub) = sub else {
+        out.extend(iter);
+        return out;
+    };
+    while let Some(arg) = iter.next() {
+        if arg == "--" {
+            out.push(arg);
+            break;
+        }
+        let is_flag = arg.starts_with('-') && arg != "-";
+        if !is_flag {
+            out.push("--".to_owned());
+            out.push(arg);
+            break;
+        }
+        let needs_value = flag_needs_value(&arg, |l, s| takes_value(&sub, l, s));
+        out.push(arg);
+        if needs_value && let Some(v) = iter.next() {
+            out.push(v);
+        }
+    }
+    out.extend(iter);
+    out
+}
+
+/// Whether flag `arg` takes its value from the next argument.
+fn flag_needs_value(arg: &str, takes: impl Fn(Option<&str>, Option<char>) -> bool) -> bool {
+    if let Some(long) = arg.strip_prefix("--") {
+        return !long.contains('=') && takes(Some(long), None);
+    }
+    let cluster = &arg[1..];
+    for (i, c) in cluster.char_indices() {
+        if takes(None, Some(c)) {
+            // `-ePATH=x` carries its value; `-e` alone takes the next argument.
+            return i + c.len_utf8() == cluster.len();
+        }
+    }
+    false
+}
+
+/// Parses `KEY=VALUE` lists (labels, filters) the way docker does: a missing `=` means an
+/// empty value.
+pub fn key_values(items: &[String]) -> std::collections::BTreeMap<String, String> {
+    items
+        .iter()
+        .map(|i| match i.split_once('=') {
+            Some((k, v)) => (k.to_owned(), v.to_owned()),
+            None => (i.clone(), String::new()),
+        })
+        .collect()
+}
+
+/// Parses `--filter key=value` flags into the API's filters.
+pub fn parse_filters(items: &[String]) -> Result<engine_api::filters::Filters> {
+    let mut f = engine_api::filters::Filters::default();
+    for item in items {
+        let (k, v) = item.split_once('=').ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "bad format of filter (expected name=value): {item}"
+            ))
+        })?;
+        f.add(k.trim().to_ascii_lowercase().as_str(), v);
+    }
+    Ok(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sep(args: &[&str]) -> Vec<String> {
+        separate_command_args(args.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn flags_after_the_image_belong_to_the_command() {
+        assert_eq!(
+            sep(&[
+                "mycli", "run", "--rm", "-e", "A=1", "busybox", "ls", "--rm", "-l"
+            ]),
+            [
+                "mycli", "run", "--rm", "-e", "A=1", "--", "busybox", "ls", "--rm", "-l"
+            ]
+        );
+        assert_eq!(
+            sep(&["mycli", "-H", "unix:///x", "run", "-it", "-eA=1", "busybox"]),
+            [
+                "mycli",
+                "-H",
+                "unix:///x",
+                "run",
+                "-it",
+                "-eA=1",
+                "--",
+                "busybox"
+            ]
+        );
+        assert_eq!(
+            sep(&["mycli", "exec", "-w", "/tmp", "c1", "sh", "-c", "pwd"]),
+            ["mycli", "exec", "-w", "/tmp", "--", "c1", "sh", "-c", "pwd"]
+        );
+        assert_eq!(
+            sep(&["mycli", "ps", "-a", "--filter", "status=exited"]),
+            ["mycli", "ps", "-a", "--filter", "status=exited"]
+        );
+        assert_eq!(sep(&["mycli", "run", "--name=x", "busybox"])[3], "--");
+    }
+
+    #[test]
+    fn run_parses_docker_style() {
+        let argv = sep(&[
+            "mycli", "run", "-dit", "--rm", "-h", "box", "-v", "/a:/b:ro", "busybox", "sh", "-c",
+            "exit 3",
+        ]);
+        let cli = Cli::try_parse_from(argv).unwrap();
+        let Some(Command::Run(r)) = cli.command else {
+            panic!("not run")
+        };
+        assert!(r.detach && r.opts.interactive && r.opts.tty && r.opts.rm);
+        assert_eq!(r.opts.hostname.as_deref(), Some("box"));
+        assert_eq!(r.opts.image, "busybox");
+        assert_eq!(r.opts.args, ["sh", "-c", "exit 3"]);
+    }
+}
