@@ -5,11 +5,14 @@ CARGO   ?= cargo
 PREFIX  ?= /usr/local
 BUILD   := build
 RELEASE := target/release
-BINS    := myrunc myinit myproxy mycontainerd mycontainerd-shim myctr
+BINS    := myrunc myinit myproxy mycontainerd mycontainerd-shim myctr myengined mycli
 # Where `make up` keeps the daemons' pid and log files.
 RUNDIR  := /run/my
 LOGDIR  := /var/log/my
 CONTAINERD_SOCK ?= /run/containerd/containerd.sock
+# myengined's socket: docker's default path, so mycli and the docker CLI find it without -H.
+# myengined refuses to start if a live daemon (a real dockerd) already answers there.
+ENGINE_SOCK ?= /var/run/docker.sock
 
 # Debian packages the build, the tests, the benchmarks and the demo need.
 DEBS := build-essential pkg-config protobuf-compiler libseccomp-dev \
@@ -59,6 +62,9 @@ bundle: rootfs build
 	rm -f $(BUILD)/busybox-bundle/config.json
 	$(RELEASE)/myrunc spec --bundle $(BUILD)/busybox-bundle
 
+# mycli's tests: against Debian's dockerd first, then against myengined.
+CLI_TESTS := --test cli_containers --test cli_images --test cli_tty
+
 ## test: every test (unit, component, integration); needs root. Tests marked #[ignore]
 ## check the static release binaries, which `make build` has just made.
 test: deps build rootfs
@@ -68,10 +74,13 @@ test: deps build rootfs
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	    $(CARGO) nextest run --workspace --no-fail-fast --run-ignored all && \
 	    echo "myctr's suite again, against mycontainerd:" && \
-	    MYCTR_TEST_DAEMON=mycontainerd $(CARGO) nextest run -p myctr --no-fail-fast; \
+	    MYCTR_TEST_DAEMON=mycontainerd $(CARGO) nextest run -p myctr --no-fail-fast && \
+	    echo "mycli's suite again, against myengined:" && \
+	    MYCLI_TEST_ENGINE=myengined $(CARGO) nextest run -p integration-tests --no-fail-fast $(CLI_TESTS); \
 	else \
 	    $(CARGO) test --workspace --no-fail-fast -- --include-ignored && \
-	    MYCTR_TEST_DAEMON=mycontainerd $(CARGO) test -p myctr --no-fail-fast; \
+	    MYCTR_TEST_DAEMON=mycontainerd $(CARGO) test -p myctr --no-fail-fast && \
+	    MYCLI_TEST_ENGINE=myengined $(CARGO) test -p integration-tests --no-fail-fast $(CLI_TESTS); \
 	fi
 
 ## lint: formatting and clippy, warnings are errors
@@ -85,43 +94,30 @@ bench: deps build
 	bench/proxy.sh
 	bench/containerd.sh
 	bench/images.sh
+	bench/engine.sh
 
 ## install: the binaries into $(PREFIX)/bin
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
 	for b in $(BINS); do install -m 0755 $(RELEASE)/$$b $(DESTDIR)$(PREFIX)/bin/$$b; done
 
-## demo: start mycontainerd with the busybox image (make up) and run sh in it with myctr
-## (interactive when there is a terminal; leave it with `exit`)
+## demo: start the daemons with the busybox image (make up) and run an interactive shell
+## in it: `mycli run -it --init busybox sh` (leave it with `exit`)
 demo: deps up
-	@if [ -t 0 ]; then tty=-t; else tty=; fi; \
-	echo "myctr run --rm $$tty docker.io/library/busybox:latest demo sh   (mycontainerd at $(CONTAINERD_SOCK))"; \
-	$(RELEASE)/myctr --address $(CONTAINERD_SOCK) run --rm $$tty docker.io/library/busybox:latest demo-$$$$ sh
+	@if [ -t 0 ]; then it=-it; else it=-i; fi; \
+	echo "mycli run --rm $$it --init busybox sh   (myengined at $(ENGINE_SOCK))"; \
+	$(RELEASE)/mycli -H unix://$(ENGINE_SOCK) run --rm $$it --init busybox sh
 
-## up, down: start and stop mycontainerd in the background (pid file and log under
-## $(RUNDIR) and $(LOGDIR)); containers keep running across `down` and `up`. `up` also
-## imports the busybox image (offline) as docker.io/library/busybox:latest.
+## up, down: start and stop mycontainerd and myengined in the background (pid files and
+## logs under $(RUNDIR) and $(LOGDIR)); containers keep running across `down` and `up`.
+## `up` also imports the busybox image (offline) as docker.io/library/busybox:latest.
+DAEMONS_ENV = RELEASE=$(RELEASE) RUNDIR=$(RUNDIR) LOGDIR=$(LOGDIR) CONTAINERD_SOCK=$(CONTAINERD_SOCK) \
+              ENGINE_SOCK=$(ENGINE_SOCK) IMAGE=$(BUILD)/busybox-oci.tar
 up: build image
-	@mkdir -p $(RUNDIR) $(LOGDIR)
-	@if [ -f $(RUNDIR)/mycontainerd.pid ] && kill -0 $$(cat $(RUNDIR)/mycontainerd.pid) 2>/dev/null; then \
-	    echo "mycontainerd is already running (pid $$(cat $(RUNDIR)/mycontainerd.pid))"; \
-	else \
-	    PATH=$(CURDIR)/$(RELEASE):$$PATH setsid $(RELEASE)/mycontainerd --address $(CONTAINERD_SOCK) \
-	        >>$(LOGDIR)/mycontainerd.log 2>&1 </dev/null & echo $$! > $(RUNDIR)/mycontainerd.pid; \
-	    for i in $$(seq 50); do [ -S $(CONTAINERD_SOCK) ] && break; \
-	        kill -0 $$(cat $(RUNDIR)/mycontainerd.pid) 2>/dev/null || { tail -3 $(LOGDIR)/mycontainerd.log; rm -f $(RUNDIR)/mycontainerd.pid; exit 1; }; \
-	        sleep 0.1; done; \
-	    echo "mycontainerd running (pid $$(cat $(RUNDIR)/mycontainerd.pid), socket $(CONTAINERD_SOCK), log $(LOGDIR)/mycontainerd.log)"; \
-	fi
-	@$(RELEASE)/myctr --address $(CONTAINERD_SOCK) images import $(BUILD)/busybox-oci.tar >/dev/null && \
-	    echo "imported docker.io/library/busybox:latest"
+	@$(DAEMONS_ENV) scripts/daemons.sh up
 
 down:
-	@if [ -f $(RUNDIR)/mycontainerd.pid ]; then \
-	    pid=$$(cat $(RUNDIR)/mycontainerd.pid); kill $$pid 2>/dev/null; \
-	    for i in $$(seq 50); do kill -0 $$pid 2>/dev/null || break; sleep 0.1; done; \
-	    rm -f $(RUNDIR)/mycontainerd.pid; echo "mycontainerd stopped (containers keep running)"; \
-	else echo "mycontainerd is not running"; fi
+	@$(DAEMONS_ENV) scripts/daemons.sh down
 
 clean:
 	rm -rf $(BUILD)

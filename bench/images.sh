@@ -35,7 +35,7 @@ cleanup() {
     sleep 1
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
     # Snapshots of the daemons' overlay mounts that a killed daemon left behind.
-    grep -o " $work[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+    { grep -o " $work[^ ]*" /proc/self/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
     for d in $(find /sys/fs/cgroup -maxdepth 4 -type d -name $ns 2>/dev/null | sort -r); do rmdir "$d" 2>/dev/null || true; done
     rm -rf "/run/containerd/runc/$ns"
     for d in "${made_run[@]}"; do rmdir "$d" 2>/dev/null || true; done

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Engine benchmark, in one run: `run --rm busybox true` (both `--network none`) through
+# Debian's dockerd 20.10 (with its own containerd 1.6 and runc) driven by the docker CLI,
+# and through myengined (on mycontainerd, mycontainerd-shim, myrunc) driven by mycli and by
+# the same docker CLI; then 50 sequential `run -d busybox sleep 60` followed by `rm -f` of
+# all of them; then the idle VmRSS of each daemon.
+#
+# Every daemon runs on temporary sockets and directories and is stopped afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-20}
+rel=$PWD/target/release
+for b in mycontainerd mycontainerd-shim myrunc myengined mycli myinit; do
+    [ -x "$rel/$b" ] || { echo "build first: make build" >&2; exit 1; }
+done
+for t in dockerd docker containerd hyperfine python3 skopeo; do
+    command -v $t >/dev/null || { echo "$t missing: make deps" >&2; exit 1; }
+done
+
+work=$(mktemp -d /tmp/myengine-bench.XXXXXX)
+tag=mybench$$
+pids=()
+D="docker -H unix://$work/d.sock"
+E="$rel/mycli -H unix://$work/e.sock"
+DE="docker -H unix://$work/e.sock"
+cleanup() {
+    for c in "$D" "$E"; do
+        ids=$($c ps -aq 2>/dev/null || true)
+        [ -z "$ids" ] || $c rm -f $ids >/dev/null 2>&1 || true
+    done
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do
+        for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true
+    done
+    # dockerd's own containerd and the shims name our directory on their command lines.
+    for p in $(grep -l "$work" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do kill -9 "$p" 2>/dev/null || true; done
+    { grep -o " $work[^ ]*" /proc/self/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+    for d in $(find /sys/fs/cgroup -maxdepth 3 -type d -name "$tag*" 2>/dev/null | sort -r); do
+        find "$d" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null || true
+        rmdir "$d" 2>/dev/null || true
+    done
+    rm -rf "$work" || { sleep 1; rm -rf "$work"; }
+}
+trap cleanup EXIT
+
+scripts/busybox-image.sh "$work/busybox-oci.tar" >/dev/null
+skopeo copy -q "oci-archive:$work/busybox-oci.tar" "docker-archive:$work/busybox.tar:busybox:latest"
+
+# dockerd with its own containerd, no bridge and no iptables rules (as --network none needs).
+echo "{\"deprecated-key-path\": \"$work/key.json\"}" > "$work/daemon.json"
+dockerd -H "unix://$work/d.sock" --config-file "$work/daemon.json" --data-root "$work/d-data" \
+    --exec-root "$work/d-exec" --pidfile "$work/d.pid" --bridge=none --iptables=false --ip-masq=false \
+    --ip-forward=false --userland-proxy=false --containerd-namespace "$tag" \
+    --containerd-plugins-namespace "$tag-plugins" --cgroup-parent "/$tag-docker" \
+    >"$work/dockerd.log" 2>&1 &
+pids+=($!)
+PATH=$rel:$PATH "$rel/mycontainerd" --address "$work/m.sock" --root "$work/m-root" --state "$work/m-state" \
+    --log-level warn >"$work/mycontainerd.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -S "$work/m.sock" ] && break; sleep 0.1; done
+PATH=$rel:$PATH "$rel/myengined" -H "unix://$work/e.sock" --containerd "$work/m.sock" \
+    --data-root "$work/e-data" --exec-root "$work/e-exec" --log-level warn \
+    >"$work/myengined.log" 2>&1 &
+pids+=($!)
+for c in "$D" "$E"; do
+    for _ in $(seq 300); do $c version >/dev/null 2>&1 && break; sleep 0.1; done
+    $c load -i "$work/busybox.tar" >/dev/null
+done
+
+# Once each first, so a failure shows its message.
+$D run --rm --network none busybox true
+$E run --rm --network none busybox true
+$DE run --rm --network none busybox true
+
+hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$work/run.json" \
+    -n "docker → dockerd (containerd, runc)" "$D run --rm --network none busybox true" \
+    -n "docker → myengined" "$DE run --rm --network none busybox true" \
+    -n "mycli → myengined (mycontainerd, myrunc)" "$E run --rm --network none busybox true" >&2
+
+fifty() { echo "for i in \$(seq 50); do $1 run -d --network none busybox sleep 60 >/dev/null; done; $1 rm -f \$($1 ps -aq) >/dev/null"; }
+hyperfine --runs 2 --export-json "$work/fifty.json" \
+    -n "docker → dockerd" "$(fifty "$D")" \
+    -n "mycli → myengined" "$(fifty "$E")" >&2
+
+sleep 3
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+python3 - "$work" "$(rss "${pids[0]}")" "$(rss "${pids[2]}")" "$(rss "${pids[1]}")" <<'PY'
+import json, sys
+work, dockerd, engine, mycontainerd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+def medians(name):
+    return {r["command"]: sorted(r["times"])[len(r["times"]) // 2] * 1000
+            for r in json.load(open(f"{work}/{name}.json"))["results"]}
+run, fifty = medians("run"), medians("fifty")
+base = next(iter(run.values()))
+print("| `run --rm --network none busybox true` | median (ms) | vs docker → dockerd |")
+print("|---|---|---|")
+for k, v in run.items():
+    print(f"| {k} | {v:.0f} | {v / base:.2f}× |")
+print()
+fbase = next(iter(fifty.values()))
+print("| 50 × `run -d … sleep 60`, then `rm -f` | median (s) | vs docker |")
+print("|---|---|---|")
+for k, v in fifty.items():
+    print(f"| {k} | {v / 1000:.1f} | {v / fbase:.2f}× |")
+print()
+print(f"Idle VmRSS after the runs: dockerd {dockerd / 1024:.1f} MiB, myengined {engine / 1024:.1f} MiB "
+      f"(mycontainerd {mycontainerd / 1024:.1f} MiB).")
+PY
