@@ -54,6 +54,9 @@ pub enum Error {
     Store(String),
     #[error("building the container's spec: {0}")]
     Spec(String),
+    /// A request's handler task panicked or was cancelled (500).
+    #[error("handling the request: {0}")]
+    Handler(#[source] tokio::task::JoinError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

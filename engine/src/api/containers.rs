@@ -127,6 +127,20 @@ pub fn list(daemon: &Daemon, query: &Query) -> Result<Response> {
             "id", "name", "status", "label", "exited", "ancestor", "before", "since",
         ])
         .map_err(Error::BadParameter)?;
+    validate_status_filter(&filters)?;
+    // Containers created before / after the named ones; an unknown one is a 404.
+    let created_of = |v: &str| -> Result<DateTime<Utc>> {
+        let c = daemon.find_container(v)?;
+        Ok(parse_time(&c.record().created).unwrap_or_default())
+    };
+    let before: Vec<DateTime<Utc>> = filters
+        .get("before")
+        .map(created_of)
+        .collect::<Result<_>>()?;
+    let since: Vec<DateTime<Utc>> = filters
+        .get("since")
+        .map(created_of)
+        .collect::<Result<_>>()?;
     let all = query.bool("all") || filters.contains("status") || filters.contains("exited");
     let mut records: Vec<ContainerRecord> =
         daemon.all_containers().iter().map(|c| c.record()).collect();
@@ -153,6 +167,7 @@ pub fn list(daemon: &Daemon, query: &Query) -> Result<Response> {
             })
         })
         .filter(|r| filters.matches_labels(&r.config.labels))
+        .filter(|r| created_between(&r.created, &before, &since))
         .map(|r| summary(&r))
         .collect();
     if let Some(limit) = query.int("limit")?
@@ -161,6 +176,39 @@ pub fn list(daemon: &Daemon, query: &Query) -> Result<Response> {
         out.truncate(limit as usize);
     }
     Ok(json_response(StatusCode::OK, &out))
+}
+
+/// The states a `status` filter may name (Docker's list).
+const STATUS_FILTER_VALUES: &[&str] = &[
+    "created",
+    "restarting",
+    "running",
+    "removing",
+    "paused",
+    "exited",
+    "dead",
+];
+
+fn validate_status_filter(filters: &Filters) -> Result<()> {
+    match filters
+        .get("status")
+        .find(|v| !STATUS_FILTER_VALUES.contains(v))
+    {
+        Some(v) => Err(Error::BadParameter(format!("invalid filter 'status={v}'"))),
+        None => Ok(()),
+    }
+}
+
+/// Whether a container created at `created` is strictly before every time in
+/// `before` and strictly after every time in `since`.
+fn created_between(created: &str, before: &[DateTime<Utc>], since: &[DateTime<Utc>]) -> bool {
+    if before.is_empty() && since.is_empty() {
+        return true;
+    }
+    let Some(t) = parse_time(created) else {
+        return false;
+    };
+    before.iter().all(|b| t < *b) && since.iter().all(|s| t > *s)
 }
 
 fn summary(r: &ContainerRecord) -> Summary {
@@ -328,22 +376,28 @@ pub fn inspect(daemon: &Daemon, c: &Container) -> Inspect {
     }
 }
 
-/// Docker's `since`/`until`: Unix seconds with an optional fraction, or RFC 3339.
-fn parse_log_time(value: Option<&str>) -> Result<Option<DateTime<Utc>>> {
+/// Docker's `since`/`until`: Unix seconds with an optional fraction of 1-9 digits, or
+/// RFC 3339 (the CLI turns durations like `10m` into Unix seconds before sending).
+/// Anything else, or a time out of range, is a 400 rather than "no filter".
+fn parse_log_time(name: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>> {
     let Some(v) = value.filter(|v| !v.is_empty() && *v != "0") else {
         return Ok(None);
     };
     if let Some(t) = parse_time(v) {
         return Ok(Some(t));
     }
+    let invalid = || Error::BadParameter(format!("invalid value for {name}: {v:?}"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let (secs, frac) = v.split_once('.').unwrap_or((v, "0"));
-    let secs: i64 = secs
-        .parse()
-        .map_err(|_| Error::BadParameter(format!("invalid timestamp {v:?}")))?;
-    let nanos: u32 = format!("{frac:0<9}")[..9]
-        .parse()
-        .map_err(|_| Error::BadParameter(format!("invalid timestamp {v:?}")))?;
-    Ok(DateTime::from_timestamp(secs, nanos))
+    if !digits(secs) || !digits(frac) || frac.len() > 9 {
+        return Err(invalid());
+    }
+    let secs: i64 = secs.parse().map_err(|_| invalid())?;
+    // ASCII digits only, so padding to nine is padding to nine bytes.
+    let nanos: u32 = format!("{frac:0<9}").parse().map_err(|_| invalid())?;
+    DateTime::from_timestamp(secs, nanos)
+        .map(Some)
+        .ok_or_else(invalid)
 }
 
 /// A token cancelled at the container's next exit (at once when it is not running).
@@ -380,8 +434,8 @@ fn logs_response(daemon: Arc<Daemon>, c: Arc<Container>, query: &Query) -> Resul
         ),
     };
     let opts = ReadOptions {
-        since: parse_log_time(query.get("since"))?,
-        until: parse_log_time(query.get("until"))?,
+        since: parse_log_time("since", query.get("since"))?,
+        until: parse_log_time("until", query.get("until"))?,
         tail: tail.filter(|n| *n >= 0).map(|n| n as usize),
         follow: query.bool("follow"),
         stdout,
@@ -575,10 +629,74 @@ mod tests {
 
     #[test]
     fn log_times() {
-        let t = parse_log_time(Some("1700000000.5")).unwrap().unwrap();
+        let t = parse_log_time("since", Some("1700000000.5"))
+            .unwrap()
+            .unwrap();
         assert_eq!(t.timestamp(), 1_700_000_000);
         assert_eq!(t.timestamp_subsec_nanos(), 500_000_000);
-        assert!(parse_log_time(Some("0")).unwrap().is_none());
-        assert!(parse_log_time(Some("x")).is_err());
+        let t = parse_log_time("since", Some("1700000000"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(t.timestamp_subsec_nanos(), 0);
+        let t = parse_log_time("until", Some("2023-11-14T22:13:20Z"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(t.timestamp(), 1_700_000_000);
+        assert!(parse_log_time("since", Some("0")).unwrap().is_none());
+        assert!(parse_log_time("since", Some("x")).is_err());
+    }
+
+    #[test]
+    fn status_filters_take_only_dockers_states() {
+        for good in ["running", "exited", "created", "dead", "paused"] {
+            let f = Filters::parse(&format!(r#"{{"status":["{good}"]}}"#)).unwrap();
+            assert!(validate_status_filter(&f).is_ok(), "{good}");
+        }
+        let f = Filters::parse(r#"{"status":["running","sleeping"]}"#).unwrap();
+        let e = validate_status_filter(&f).unwrap_err();
+        assert_eq!(e.status(), 400);
+        assert_eq!(e.to_string(), "invalid filter 'status=sleeping'");
+    }
+
+    #[test]
+    fn before_and_since_compare_creation_times() {
+        let t = |s: &str| parse_time(s).unwrap();
+        let (a, b, c) = (
+            "2024-01-01T00:00:01Z",
+            "2024-01-01T00:00:02.5Z",
+            "2024-01-01T00:00:03Z",
+        );
+        assert!(created_between(a, &[t(b)], &[]));
+        assert!(!created_between(b, &[t(b)], &[]));
+        assert!(!created_between(c, &[t(b)], &[]));
+        assert!(created_between(c, &[], &[t(b)]));
+        assert!(!created_between(a, &[], &[t(b)]));
+        assert!(created_between(b, &[t(c)], &[t(a)]));
+        assert!(created_between("garbage", &[], &[]));
+        assert!(!created_between("garbage", &[t(c)], &[]));
+    }
+
+    #[test]
+    fn bad_log_times_are_400_not_a_panic_or_no_filter() {
+        for bad in [
+            "1.é",
+            "1.ééééé",
+            "é.1",
+            "1.",
+            ".5",
+            "1.1234567890",
+            "-5",
+            "+5",
+            "1.-5",
+            "99999999999999999",
+            "9223372036854775807",
+        ] {
+            let e = parse_log_time("until", Some(bad)).unwrap_err();
+            assert_eq!(e.status(), 400, "{bad}");
+            assert!(
+                e.to_string().contains("invalid value for until"),
+                "{bad}: {e}"
+            );
+        }
     }
 }

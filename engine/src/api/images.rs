@@ -110,6 +110,9 @@ pub async fn load(daemon: Arc<Daemon>, req: Request<Incoming>) -> Result<Respons
         .await
         .map_err(|e| Error::io("creating the temporary directory", e))?;
     let path = tmp_dir.join(format!("load-{}.tar", crate::daemon::random_id()));
+    // Removed however this ends, a dropped request included (what the daemon's start
+    // does not find to clear).
+    let spool = RemoveOnDrop(path.clone());
     let result = async {
         let mut file = tokio::fs::File::create(&path)
             .await
@@ -131,11 +134,8 @@ pub async fn load(daemon: Arc<Daemon>, req: Request<Incoming>) -> Result<Respons
         daemon.load_images(&path).await
     }
     .await;
-    let _ = tokio::fs::remove_file(&path).await;
-    let names = result.map_err(|e| match e {
-        Error::Images(err) if !err.is_not_found() => Error::BadParameter(err.to_string()),
-        other => other,
-    })?;
+    drop(spool);
+    let names = result.map_err(load_error)?;
     let (response, tx) = channel_response("application/json");
     tokio::spawn(async move {
         // `quiet` only silences progress, which we do not send; the names always go.
@@ -150,4 +150,86 @@ pub async fn load(daemon: Arc<Daemon>, req: Request<Incoming>) -> Result<Respons
         }
     });
     Ok(response)
+}
+
+/// Deletes a file when dropped.
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A load's error at the edge: what is wrong with the archive is the client's (400);
+/// containerd, disk and other failures are ours (500).
+fn load_error(e: Error) -> Error {
+    use myimages::Error as I;
+    let Error::Images(err) = e else {
+        return e;
+    };
+    let bad_data = |source: &std::io::Error| {
+        matches!(
+            source.kind(),
+            std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+        )
+    };
+    let client = match &err {
+        I::InvalidReference { .. }
+        | I::InvalidDigest { .. }
+        | I::InvalidPlatform { .. }
+        | I::DigestMismatch { .. }
+        | I::SizeMismatch { .. }
+        | I::NoMatchingManifest { .. }
+        | I::UnsupportedMediaType { .. }
+        | I::BadBlob { .. }
+        | I::LayerCount { .. }
+        | I::DiffIdMismatch { .. }
+        | I::Archive { .. } => true,
+        I::Io { source, .. } | I::Stream { source, .. } => bad_data(source),
+        _ => false,
+    };
+    if client {
+        Error::BadParameter(err.to_string())
+    } else {
+        Error::Images(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_archive_problems_are_the_clients_fault() {
+        let archive = Error::Images(myimages::Error::Archive {
+            path: "manifest.json".into(),
+            reason: "missing".into(),
+        });
+        assert_eq!(load_error(archive).status(), 400);
+        let truncated = Error::Images(myimages::Error::Stream {
+            what: "reading the archive".into(),
+            source: std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
+        });
+        assert_eq!(load_error(truncated).status(), 400);
+        let disk = Error::Images(myimages::Error::Io {
+            what: "writing",
+            path: "/x".into(),
+            source: std::io::Error::from(std::io::ErrorKind::StorageFull),
+        });
+        assert_eq!(load_error(disk).status(), 500);
+        let usage = Error::Images(myimages::Error::Usage("containerd said no".into()));
+        assert_eq!(load_error(usage).status(), 500);
+        let ours = Error::Store("broken".into());
+        assert_eq!(load_error(ours).status(), 500);
+    }
+
+    #[test]
+    fn the_spool_file_goes_when_its_guard_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("load.tar");
+        std::fs::write(&path, b"x").unwrap();
+        drop(RemoveOnDrop(path.clone()));
+        assert!(!path.exists());
+    }
 }

@@ -39,7 +39,7 @@ const MAX_JSON_BODY: usize = 8 << 20;
 pub async fn handle(daemon: Arc<Daemon>, req: Request<Incoming>) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let result = route(daemon, req).await;
+    let result = detached(route(daemon, req)).await;
     match result {
         Ok(r) => {
             tracing::debug!(%method, %path, status = r.status().as_u16(), "request");
@@ -55,6 +55,20 @@ pub async fn handle(daemon: Arc<Daemon>, req: Request<Incoming>) -> Response {
             error_response(&e)
         }
     }
+}
+
+/// Runs `work` in a task of its own and waits for it. hyper drops a request's future
+/// when the client hangs up or the connection shuts down; the spawned work goes on to
+/// its end, so a create, start or load never stops halfway (leaking leases, snapshots
+/// or containerd records, or leaving a started task recorded as created). Hijacked and
+/// streaming responses already run in their own tasks once the response is returned.
+async fn detached<F>(work: F) -> Result<Response>
+where
+    F: std::future::Future<Output = Result<Response>> + Send + 'static,
+{
+    tokio::spawn(work)
+        .await
+        .unwrap_or_else(|e| Err(Error::Handler(e)))
 }
 
 pub fn error_response(e: &Error) -> Response {
@@ -356,6 +370,35 @@ pub fn channel_response(content_type: &'static str) -> (Response, mpsc::Sender<B
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn work_goes_on_when_the_request_is_dropped() {
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let request = tokio::spawn(detached(async move {
+            let _ = started_tx.send(());
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let _ = done_tx.send(());
+            Ok(empty(StatusCode::OK))
+        }));
+        started_rx.await.unwrap();
+        // The client hangs up: hyper drops the request's future.
+        request.abort();
+        let _ = request.await;
+        tokio::time::timeout(std::time::Duration::from_secs(5), done_rx)
+            .await
+            .expect("the work was cut short")
+            .expect("the work was dropped before finishing");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_a_500() {
+        fn boom() -> Result<Response> {
+            panic!("boom")
+        }
+        let e = detached(async { boom() }).await.unwrap_err();
+        assert_eq!(e.status(), 500);
+    }
 
     #[test]
     fn versions_in_paths() {

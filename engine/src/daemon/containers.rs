@@ -209,6 +209,9 @@ impl Daemon {
             ));
         }
 
+        spec::validate_console_size(host_config.console_size)
+            .map_err(|e| Error::BadParameter(e.to_string()))?;
+
         let id = random_id();
         let hostname = spec::hostname(&id, &config, &host_config)
             .map_err(|e| Error::BadParameter(e.to_string()))?;
@@ -244,6 +247,10 @@ impl Daemon {
             && let Some(s) = &runtime_config.stop_signal
         {
             merged.stop_signal = s.clone();
+        }
+        // Checked now: a bad one stored would make every later stop fail.
+        if !merged.stop_signal.is_empty() {
+            signals::parse(&merged.stop_signal)?;
         }
         let mut labels = runtime_config.labels.clone();
         labels.extend(config.labels.clone());
@@ -766,6 +773,11 @@ impl Daemon {
             }
             tracing::info!(container_id = %c.id, "stop timeout ({timeout}s): killing");
             let _ = self.signal_container(c, libc::SIGKILL as u32, true).await;
+        } else {
+            // A negative timeout waits for the exit however long it takes; a closed
+            // channel means the container went away, which is stopped too.
+            let _ = rx.wait_for(stopped).await;
+            return Ok(());
         }
         match tokio::time::timeout(Duration::from_secs(60), rx.wait_for(stopped)).await {
             Ok(_) => Ok(()),
@@ -778,26 +790,38 @@ impl Daemon {
 
     /// `DELETE /containers/{id}`.
     pub async fn remove_container(&self, c: &Arc<Container>, force: bool) -> Result<()> {
-        if c.is_running() {
-            if !force {
-                return Err(Error::Conflict(format!(
-                    "You cannot remove a running container {}. Stop the container before attempting removal or force remove",
-                    c.id
-                )));
+        let running = || {
+            Error::Conflict(format!(
+                "You cannot remove a running container {}. Stop the container before attempting removal or force remove",
+                c.id
+            ))
+        };
+        // The kill and the wait for its exit happen without the op lock (the exit is
+        // recorded under it); a start that slips in meanwhile is caught by the check
+        // under the lock, and with force killed again.
+        let mut attempts = 0;
+        let _op = loop {
+            if c.is_running() {
+                if !force {
+                    return Err(running());
+                }
+                self.kill_for_removal(c).await?;
             }
-            let mut rx = c.subscribe();
-            let _ = self.signal_container(c, libc::SIGKILL as u32, true).await;
-            if tokio::time::timeout(Duration::from_secs(30), rx.wait_for(|w| !w.running))
-                .await
-                .is_err()
-            {
+            let op = c.op.lock().await;
+            if !c.is_running() {
+                break op;
+            }
+            if !force {
+                return Err(running());
+            }
+            attempts += 1;
+            if attempts >= 3 {
                 return Err(Error::Conflict(format!(
                     "could not kill running container {}, cannot remove",
                     c.id
                 )));
             }
-        }
-        let _op = c.op.lock().await;
+        };
         if c.watch.borrow().removed {
             return Ok(());
         }
@@ -808,11 +832,30 @@ impl Daemon {
             )));
         }
         self.cleanup_container(&c.id).await;
-        self.store.delete(&c.id)?;
+        if let Err(e) = self.store.delete(&c.id) {
+            // Still here and still ours to start or remove again.
+            c.removing.store(false, Ordering::SeqCst);
+            return Err(e);
+        }
         self.forget_container(&c.id);
         c.watch.send_modify(|w| w.removed = true);
         tracing::info!(container_id = %c.id, "container removed");
         Ok(())
+    }
+
+    /// SIGKILL and wait (bounded) for the exit to be recorded.
+    async fn kill_for_removal(&self, c: &Container) -> Result<()> {
+        let mut rx = c.subscribe();
+        let _ = self.signal_container(c, libc::SIGKILL as u32, true).await;
+        tokio::time::timeout(Duration::from_secs(30), rx.wait_for(|w| !w.running))
+            .await
+            .map(|_| ())
+            .map_err(|_| {
+                Error::Conflict(format!(
+                    "could not kill running container {}, cannot remove",
+                    c.id
+                ))
+            })
     }
 
     /// `POST /containers/{id}/resize`.

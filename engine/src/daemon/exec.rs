@@ -85,6 +85,10 @@ impl Daemon {
         if config.privileged {
             return Err(Error::NotImplemented("privileged exec".into()));
         }
+        if let Some(size) = config.console_size {
+            super::spec::validate_console_size(size)
+                .map_err(|e| Error::BadParameter(e.to_string()))?;
+        }
         let id = random_id();
         let exec = Arc::new(Exec {
             id: id.clone(),
@@ -117,6 +121,10 @@ impl Daemon {
         attach: bool,
         console_size: Option<[u64; 2]>,
     ) -> Result<ExecIo> {
+        if let Some(size) = console_size {
+            super::spec::validate_console_size(size)
+                .map_err(|e| Error::BadParameter(e.to_string()))?;
+        }
         {
             let mut s = exec.state.lock().unwrap_or_else(|e| e.into_inner());
             if s.started {

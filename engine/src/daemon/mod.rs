@@ -51,6 +51,7 @@ impl Daemon {
             std::fs::create_dir_all(&dir)
                 .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         }
+        clear_dir(&config.data_root.join("tmp"));
         let store = ContainerStore::open(&config.data_root.join("engine.redb"))?;
         let images = myimages::Client::new(containerd.channel(), containerd.namespace())?;
         let mut map = HashMap::new();
@@ -164,4 +165,40 @@ pub fn random_id() -> String {
 /// Now, as RFC 3339 with nanoseconds (Docker's timestamps).
 pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+/// Empties `dir` of what an earlier run left (image-load spools cut short by a crash);
+/// a missing directory is fine. Failures are logged: they only cost disk space.
+fn clear_dir(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let result = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        if let Err(e) = result {
+            tracing::warn!("removing stale {}: {e}", path.display());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_spools_are_cleared_at_start() {
+        let root = tempfile::tempdir().unwrap();
+        let tmp = root.path().join("tmp");
+        std::fs::create_dir_all(tmp.join("sub")).unwrap();
+        std::fs::write(tmp.join("load-1.tar"), b"x").unwrap();
+        std::fs::write(tmp.join("sub/f"), b"x").unwrap();
+        clear_dir(&tmp);
+        assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+        clear_dir(&root.path().join("missing"));
+    }
 }

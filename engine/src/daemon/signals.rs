@@ -51,14 +51,36 @@ pub fn parse(text: &str) -> Result<u32> {
     if let Some((_, n)) = SIGNALS.iter().find(|(s, _)| *s == name) {
         return Ok(*n as u32);
     }
-    if let Some(off) = name.strip_prefix("RTMIN+") {
-        let off: i32 = off.parse().map_err(|_| invalid())?;
-        let n = libc::SIGRTMIN() + off;
-        if n <= libc::SIGRTMAX() {
-            return Ok(n as u32);
-        }
+    let (min, max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
+    if name == "RTMIN" {
+        return Ok(min as u32);
+    }
+    if name == "RTMAX" {
+        return Ok(max as u32);
+    }
+    // The offset is a small unsigned number: a sign, or one large enough to overflow,
+    // is not a signal.
+    if let Some(off) = name.strip_prefix("RTMIN+").and_then(rt_offset)
+        && let Some(n) = min.checked_add(off)
+        && (min..=max).contains(&n)
+    {
+        return Ok(n as u32);
+    }
+    if let Some(off) = name.strip_prefix("RTMAX-").and_then(rt_offset)
+        && let Some(n) = max.checked_sub(off)
+        && (min..=max).contains(&n)
+    {
+        return Ok(n as u32);
     }
     Err(invalid())
+}
+
+/// An `RTMIN+n`/`RTMAX-n` offset: ASCII digits only, no sign.
+fn rt_offset(text: &str) -> Option<i32> {
+    if text.is_empty() || text.len() > 3 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
 }
 
 #[cfg(test)]
@@ -74,5 +96,25 @@ mod tests {
         assert!(parse("SIGNOPE").is_err());
         assert!(parse("0").is_err());
         assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn realtime_offsets_stay_in_range() {
+        let (min, max) = (libc::SIGRTMIN() as u32, libc::SIGRTMAX() as u32);
+        assert_eq!(parse("RTMIN+3").unwrap(), min + 3);
+        assert_eq!(parse("SIGRTMIN").unwrap(), min);
+        assert_eq!(parse("RTMAX-2").unwrap(), max - 2);
+        assert_eq!(parse(&format!("RTMIN+{}", max - min)).unwrap(), max);
+        for bad in [
+            "RTMIN+-5",
+            "RTMIN+2147483647",
+            "RTMIN+99",
+            "RTMAX-99",
+            "RTMAX--1",
+            "RTMIN+",
+            "RTMIN++1",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -210,9 +210,42 @@ pub fn hostname(id: &str, config: &Config, host_config: &HostConfig) -> Result<S
         return Ok(host);
     }
     if !config.hostname.is_empty() {
+        validate_hostname(&config.hostname)?;
         return Ok(config.hostname.clone());
     }
     Ok(id.chars().take(12).collect())
+}
+
+/// A hostname the kernel and /etc/hosts can take: dot-separated labels of ASCII
+/// letters, digits and `-`, none empty, longer than 63 characters, or starting or
+/// ending with `-` (RFC 1123, as Docker checks it).
+pub fn validate_hostname(name: &str) -> Result<()> {
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    if name.len() > 255 || !name.split('.').all(label_ok) {
+        return Err(SpecError::invalid(format!(
+            "invalid hostname format: {name}"
+        )));
+    }
+    Ok(())
+}
+
+/// A terminal size the runtime can set (its fields are 16 bits wide).
+pub fn validate_console_size(size: [u64; 2]) -> Result<()> {
+    if size.iter().any(|&v| v > u64::from(u16::MAX)) {
+        return Err(SpecError::invalid(format!(
+            "invalid console size {}x{}: each dimension must be at most {}",
+            size[0],
+            size[1],
+            u16::MAX
+        )));
+    }
+    Ok(())
 }
 
 fn uses_host_uts(hc: &HostConfig) -> bool {
@@ -677,7 +710,9 @@ fn resources(hc: &HostConfig) -> Result<Value> {
         // Docker: swap (memory + swap, as the v1 memsw limit counts) defaults to twice the
         // memory; -1 is unlimited.
         let swap = match hc.memory_swap {
-            0 => hc.memory * 2,
+            0 => hc.memory.checked_mul(2).ok_or_else(|| {
+                SpecError::invalid(format!("memory limit {} is too large", hc.memory))
+            })?,
             -1 => -1,
             s if s < hc.memory => {
                 return Err(SpecError::invalid(
@@ -1027,6 +1062,7 @@ pub fn build(input: &SpecInput) -> Result<Value> {
         process["rlimits"] = json!(rlimits);
     }
     if config.tty {
+        validate_console_size(hc.console_size)?;
         let [h, w] = hc.console_size;
         if h > 0 && w > 0 {
             process["consoleSize"] = json!({ "height": h, "width": w });
@@ -1516,6 +1552,57 @@ mod tests {
         let s = spec_of(&Config::default(), &hc).unwrap();
         assert_eq!(ns_types(&s), ["uts", "mount", "network"]);
         assert!(!s["mounts"].to_string().is_empty());
+    }
+
+    #[test]
+    fn huge_memory_and_console_sizes_are_refused_not_overflowed() {
+        let hc = HostConfig {
+            memory: i64::MAX,
+            ..Default::default()
+        };
+        let e = spec_of(&Config::default(), &hc).unwrap_err();
+        assert!(matches!(e, SpecError::InvalidArgument(_)), "{e}");
+
+        let tty = Config {
+            tty: true,
+            ..Default::default()
+        };
+        let hc = HostConfig {
+            console_size: [70_000, 80],
+            ..Default::default()
+        };
+        let e = spec_of(&tty, &hc).unwrap_err();
+        assert!(matches!(e, SpecError::InvalidArgument(_)), "{e}");
+        assert!(validate_console_size([65_535, 65_535]).is_ok());
+        assert!(validate_console_size([24, 65_536]).is_err());
+    }
+
+    #[test]
+    fn hostnames_are_checked_like_docker() {
+        let with = |h: &str| Config {
+            hostname: h.into(),
+            ..Default::default()
+        };
+        let hc = HostConfig::default();
+        for good in ["web", "a-b.example.com", "x1", &"a".repeat(63)] {
+            assert_eq!(
+                hostname("0123456789abcdef", &with(good), &hc).unwrap(),
+                good
+            );
+        }
+        for bad in [
+            "a\nb",
+            "-web",
+            "web-",
+            "a..b",
+            "we b",
+            "héllo",
+            "under_score",
+            &"a".repeat(64),
+        ] {
+            let e = hostname("0123456789abcdef", &with(bad), &hc).unwrap_err();
+            assert!(e.to_string().contains("invalid hostname"), "{bad}: {e}");
+        }
     }
 
     #[test]
