@@ -821,11 +821,15 @@ fn run_with_null_io_log_uri_pid_file_and_labels() {
         "echo to-log; echo err-log >&2",
     ]);
     assert_eq!(env.ok(&args(&run)), "");
-    // The shim copies both streams into the file on its own time.
+    // The shim copies both streams into the file on its own time. Debian's containerd
+    // 1.6 shim, on a loaded CI machine, has three times copied stdout and never stderr
+    // (task stopped, 20 s later still only "to-log"); we do not hold the reference to
+    // what it does not always do, and hold ours to both streams.
+    let both = env.daemon.kind == common::DaemonKind::MyContainerd;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         let logged = std::fs::read_to_string(&log).unwrap_or_default();
-        if logged.contains("to-log\n") && logged.contains("err-log\n") {
+        if logged.contains("to-log\n") && (!both || logged.contains("err-log\n")) {
             break;
         }
         assert!(
