@@ -116,8 +116,8 @@ impl Client {
     ) -> Result<Response> {
         let stream = self.connect()?;
         let full = self.full_path(path);
-        write_request(&stream, method, &full, body, headers, false)?;
-        read_response(stream)
+        let written = write_request(&stream, method, &full, body, headers, false);
+        answer(written, stream)
     }
 
     /// Sends a request and insists on a 2xx answer.
@@ -149,8 +149,8 @@ impl Client {
     pub fn hijack(&self, method: &str, path: &str, body: Body<'_>) -> Result<Hijacked> {
         let stream = self.connect()?;
         let full = self.full_path(path);
-        write_request(&stream, method, &full, body, &[], true)?;
-        let resp = read_response(stream)?;
+        let written = write_request(&stream, method, &full, body, &[], true);
+        let resp = answer(written, stream)?;
         if resp.status != 101 && resp.status != 200 {
             let status = resp.status;
             return Err(resp.check().err().unwrap_or_else(|| {
@@ -176,6 +176,18 @@ impl Client {
         } else {
             format!("{}{}", self.prefix, path)
         }
+    }
+}
+
+/// The response to a request whose sending ended with `written`. A daemon may answer
+/// (say 404 for an unknown container) before it has read the body and close the
+/// connection, so the rest of the body meets a broken pipe: its answer is still there to
+/// read, and it is the one that counts, as in Go's HTTP client.
+fn answer(written: Result<()>, stream: UnixStream) -> Result<Response> {
+    match written {
+        Ok(()) => read_response(stream),
+        Err(e) if e.is_broken_connection() => read_response(stream).map_err(|_| e),
+        Err(e) => Err(e),
     }
 }
 
@@ -580,6 +592,25 @@ mod tests {
             .request("GET", "/containers/nosuch/json", Body::Empty)
             .unwrap_err();
         assert!(err.is_not_found());
+        assert_eq!(
+            err.to_string(),
+            "Error response from daemon: No such container: nosuch"
+        );
+    }
+
+    /// Regression: myengined answered 404 to `exec` on an unknown container before
+    /// reading the JSON body and closed; mycli reported the broken pipe instead.
+    #[test]
+    fn an_answer_given_before_the_body_was_read_counts() {
+        let (dir, h) = serve(
+            b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 41\r\n\r\n{\"message\":\"No such container: nosuch\"}\n\n",
+        );
+        // Bigger than the socket buffers, so the write meets the closed connection.
+        let body = vec![b' '; 8 << 20];
+        let err = client(dir.path())
+            .request("POST", "/containers/nosuch/exec", Body::Json(body))
+            .unwrap_err();
+        h.join().unwrap();
         assert_eq!(
             err.to_string(),
             "Error response from daemon: No such container: nosuch"

@@ -100,6 +100,14 @@ impl Error {
         }
     }
 
+    /// The daemon closed the connection while we were still sending.
+    pub(crate) fn is_broken_connection(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if matches!(
+            source.kind(),
+            std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+        ))
+    }
+
     pub(crate) fn json(context: impl Into<String>, source: serde_json::Error) -> Error {
         Error::Json {
             context: context.into(),
