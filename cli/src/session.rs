@@ -8,6 +8,7 @@ use engine_api::containers::WaitResponse;
 
 use crate::client::{Body, Client, Hijacked, path_segment, query};
 use crate::error::{Error, Result};
+use crate::stdio::{self, Outcome, StdioOptions};
 use crate::tty;
 
 /// Hijacks `POST /containers/ID/attach` with stdout and stderr, and stdin if asked.
@@ -58,6 +59,40 @@ pub fn register_wait(
         let _ = tx.send(resp.json::<WaitResponse>());
     });
     Ok(rx)
+}
+
+/// Copies between our stdio and the hijacked `conn` until it ends or we detach: the
+/// terminal raw meanwhile when `raw` (a TTY session fed from our stdin), and the
+/// container's TTY sized to ours once at the start.
+pub fn interact(
+    client: &Client,
+    conn: Hijacked,
+    opts: &StdioOptions,
+    raw: bool,
+    resize_target: Option<&ResizeTarget>,
+) -> Result<Outcome> {
+    let raw = if raw {
+        Some(
+            tty::RawMode::enable(tty::STDIN)
+                .map_err(|e| Error::io("setting the terminal to raw mode", e))?,
+        )
+    } else {
+        None
+    };
+    if let Some(t) = resize_target {
+        initial_resize(client, t);
+    }
+    let outcome = stdio::pump(conn, opts);
+    drop(raw);
+    outcome
+}
+
+/// The exit code of a container whose wait `register_wait` registered.
+pub fn wait_exit(waited: &Receiver<Result<WaitResponse>>) -> Result<i32> {
+    let answer = waited
+        .recv()
+        .map_err(|_| Error::Protocol("the wait for the container's exit broke off".into()))?;
+    exit_code(answer)
 }
 
 /// The exit code a wait answer stands for; the daemon's own wait error is an error.

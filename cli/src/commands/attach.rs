@@ -8,7 +8,7 @@ use super::Ctx;
 use crate::client::path_segment;
 use crate::error::{Error, Result};
 use crate::session::{self, ResizeTarget};
-use crate::stdio::{self, Outcome, StdioOptions};
+use crate::stdio::{Outcome, StdioOptions};
 use crate::tty;
 
 #[derive(Debug, Args)]
@@ -65,31 +65,19 @@ pub fn attach(ctx: &Ctx, args: AttachArgs) -> Result<i32> {
     // Registered first, so that an exit while we attach is still seen.
     let waited = session::register_wait(&client, &id, None)?;
     let conn = session::attach(&client, &id, stdin, args.detach_keys.as_deref(), false)?;
-    let raw = if stdin && is_tty {
-        Some(
-            tty::RawMode::enable(tty::STDIN)
-                .map_err(|e| Error::io("setting the terminal to raw mode", e))?,
-        )
-    } else {
-        None
-    };
-    if let Some(t) = &resize_target {
-        session::initial_resize(&client, t);
-    }
-    let outcome = stdio::pump(
+    let outcome = session::interact(
+        &client,
         conn,
         &StdioOptions {
             stdin,
             tty: is_tty,
             detach_keys: keys,
         },
+        stdin && is_tty,
+        resize_target.as_ref(),
     );
-    drop(raw);
     if outcome? == Outcome::Detached {
         return Ok(0);
     }
-    let answer = waited
-        .recv()
-        .map_err(|_| Error::Protocol("the wait for the container's exit broke off".into()))?;
-    session::exit_code(answer)
+    session::wait_exit(&waited)
 }

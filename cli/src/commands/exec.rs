@@ -11,7 +11,7 @@ use super::Ctx;
 use crate::client::{Body, path_segment};
 use crate::error::{Error, Result};
 use crate::session::{self, ResizeTarget};
-use crate::stdio::{self, Outcome, StdioOptions};
+use crate::stdio::{Outcome, StdioOptions};
 use crate::tty;
 
 #[derive(Debug, Args)]
@@ -100,26 +100,17 @@ pub fn exec(ctx: &Ctx, args: ExecArgs) -> Result<i32> {
     // Signals are not proxied for exec (docker does not either); only resizes.
     session::watch_signals(&client, &args.container, resize_target.clone(), false);
     let conn = client.hijack("POST", &start_path, Body::Json(body))?;
-    let raw = if args.tty && args.interactive && tty::is_terminal(tty::STDIN) {
-        Some(
-            tty::RawMode::enable(tty::STDIN)
-                .map_err(|e| Error::io("setting the terminal to raw mode", e))?,
-        )
-    } else {
-        None
-    };
-    if let Some(t) = &resize_target {
-        session::initial_resize(&client, t);
-    }
-    let outcome = stdio::pump(
+    let outcome = session::interact(
+        &client,
         conn,
         &StdioOptions {
             stdin: args.interactive,
             tty: args.tty,
             detach_keys: keys,
         },
+        args.tty && args.interactive && tty::is_terminal(tty::STDIN),
+        resize_target.as_ref(),
     );
-    drop(raw);
     if outcome? == Outcome::Detached {
         return Ok(0);
     }

@@ -10,7 +10,7 @@ use super::create::create_container;
 use crate::client::path_segment;
 use crate::error::{Error, Result};
 use crate::session::{self, ResizeTarget};
-use crate::stdio::{self, Outcome, StdioOptions};
+use crate::stdio::{Outcome, StdioOptions};
 use crate::tty;
 
 #[derive(Debug, Args)]
@@ -78,33 +78,21 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> Result<i32> {
         return Err(session::start_failure(e));
     }
 
-    let raw = if o.tty && o.interactive && stdin_tty {
-        Some(
-            tty::RawMode::enable(tty::STDIN)
-                .map_err(|e| Error::io("setting the terminal to raw mode", e))?,
-        )
-    } else {
-        None
-    };
-    if let Some(t) = &resize_target {
-        session::initial_resize(&client, t);
-    }
-    let outcome = stdio::pump(
+    let outcome = session::interact(
+        &client,
         conn,
         &StdioOptions {
             stdin: o.interactive,
             tty: o.tty,
             detach_keys: keys,
         },
+        o.tty && o.interactive && stdin_tty,
+        resize_target.as_ref(),
     );
-    drop(raw);
     if outcome? == Outcome::Detached {
         return Ok(0);
     }
-    let answer = waited
-        .recv()
-        .map_err(|_| Error::Protocol("the wait for the container's exit broke off".into()))?;
-    session::exit_code(answer)
+    session::wait_exit(&waited)
 }
 
 /// The detach sequence: `--detach-keys`, or docker's default ctrl-p,ctrl-q.

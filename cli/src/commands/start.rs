@@ -8,7 +8,7 @@ use super::Ctx;
 use crate::client::path_segment;
 use crate::error::{Error, Result};
 use crate::session::{self, ResizeTarget};
-use crate::stdio::{self, Outcome, StdioOptions};
+use crate::stdio::{Outcome, StdioOptions};
 use crate::tty;
 
 #[derive(Debug, Args)]
@@ -72,31 +72,19 @@ pub fn start(ctx: &Ctx, args: StartArgs) -> Result<i32> {
     client
         .post(&format!("/containers/{}/start", path_segment(&id)))
         .map_err(session::start_failure)?;
-    let raw = if stdin && is_tty {
-        Some(
-            tty::RawMode::enable(tty::STDIN)
-                .map_err(|e| Error::io("setting the terminal to raw mode", e))?,
-        )
-    } else {
-        None
-    };
-    if let Some(t) = &resize_target {
-        session::initial_resize(&client, t);
-    }
-    let outcome = stdio::pump(
+    let outcome = session::interact(
+        &client,
         conn,
         &StdioOptions {
             stdin,
             tty: is_tty,
             detach_keys: keys,
         },
+        stdin && is_tty,
+        resize_target.as_ref(),
     );
-    drop(raw);
     if outcome? == Outcome::Detached {
         return Ok(0);
     }
-    let answer = waited
-        .recv()
-        .map_err(|_| Error::Protocol("the wait for the container's exit broke off".into()))?;
-    session::exit_code(answer)
+    session::wait_exit(&waited)
 }
