@@ -8,7 +8,6 @@
 
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -101,7 +100,8 @@ impl Engine {
     /// A raw API request (unversioned path), independent of mycli: the harness must not
     /// depend on the client under test. Returns the status and body.
     pub fn api(&self, method: &str, path: &str, body: Option<&[u8]>) -> Option<(u16, Vec<u8>)> {
-        api_request(&self.socket(), method, path, body)
+        crate::engine::http_request(&self.socket(), method, path, body, "application/x-tar")
+            .map(|r| (r.status, r.body))
     }
 
     /// Loads the busybox image (`busybox:latest`) through the API, from the archive
@@ -260,7 +260,9 @@ impl Dockerd {
         self.child = Some(cmd.spawn().expect("starting dockerd"));
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if api_request(&self.socket(), "GET", "/_ping", None).is_some_and(|(st, _)| st == 200) {
+            if crate::engine::http_request(&self.socket(), "GET", "/_ping", None, "text/plain")
+                .is_some_and(|r| r.status == 200)
+            {
                 return;
             }
             if let Some(st) = self
@@ -334,34 +336,6 @@ impl Drop for Dockerd {
             let _ = std::fs::remove_dir(d);
         }
     }
-}
-
-/// One HTTP/1.0 request on a new connection: the status and body, None when nothing
-/// answers.
-fn api_request(
-    socket: &Path,
-    method: &str,
-    path: &str,
-    body: Option<&[u8]>,
-) -> Option<(u16, Vec<u8>)> {
-    let mut s = UnixStream::connect(socket).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(120))).ok()?;
-    let body = body.unwrap_or(b"");
-    let head = format!(
-        "{method} {path} HTTP/1.0\r\nHost: engine\r\nContent-Type: application/x-tar\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).ok()?;
-    s.write_all(body).ok()?;
-    let mut resp = Vec::new();
-    s.read_to_end(&mut resp).ok()?;
-    let split = resp.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let status: u16 = String::from_utf8_lossy(&resp[..split])
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some((status, resp[split + 4..].to_vec()))
 }
 
 /// The busybox image as an OCI archive, built once per target dir by

@@ -183,18 +183,7 @@ impl Engine {
         path: &str,
         body: Option<&[u8]>,
     ) -> Option<HttpResponse> {
-        let mut s = UnixStream::connect(self.socket()).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(120))).ok()?;
-        let body = body.unwrap_or(b"");
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: engine\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        s.write_all(head.as_bytes()).ok()?;
-        s.write_all(body).ok()?;
-        let mut resp = Vec::new();
-        s.read_to_end(&mut resp).ok()?;
-        parse_response(&resp)
+        http_request(&self.socket(), method, path, body, "application/json")
     }
 
     /// Like `try_request`, panicking (with the engine's log) when there is no answer.
@@ -303,6 +292,29 @@ impl Drop for Engine {
         // `containerd` drops next: it removes tasks, containers, mounts and the parent
         // cgroups of the namespace.
     }
+}
+
+/// One HTTP/1.1 request to the API on `socket`, on a new connection, independent of the
+/// clients under test; None when nothing answers.
+pub fn http_request(
+    socket: &Path,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+    content_type: &str,
+) -> Option<HttpResponse> {
+    let mut s = UnixStream::connect(socket).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(120))).ok()?;
+    let body = body.unwrap_or(b"");
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: engine\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).ok()?;
+    s.write_all(body).ok()?;
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).ok()?;
+    parse_response(&resp)
 }
 
 fn parse_response(resp: &[u8]) -> Option<HttpResponse> {
