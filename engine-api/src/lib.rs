@@ -11,6 +11,7 @@ pub mod containers;
 pub mod exec;
 pub mod filters;
 pub mod images;
+pub mod networks;
 pub mod stream;
 pub mod system;
 
