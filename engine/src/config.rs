@@ -38,7 +38,36 @@ pub struct Flags {
     /// containerd namespace to use.
     #[arg(long, default_value = NAMESPACE, hide = true)]
     pub namespace: String,
+    /// The default bridge's link name (ours, so it never meets Docker's docker0).
+    #[arg(short = 'b', long = "bridge", default_value = DEFAULT_BRIDGE)]
+    pub bridge: String,
+    /// The default bridge's address and subnet (CIDR).
+    #[arg(long, default_value = DEFAULT_BIP)]
+    pub bip: String,
+    /// MTU of bridges and container interfaces.
+    #[arg(long, default_value_t = 1500)]
+    pub mtu: u32,
+    /// Manage our own iptables chains (forwarding, masquerade, published ports).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub iptables: bool,
+    /// The published-port proxy (default: myproxy beside this binary, else on PATH).
+    #[arg(long)]
+    pub userland_proxy_path: Option<PathBuf>,
+    /// Where user-defined networks get their subnets: `base=CIDR,size=PREFIXLEN`.
+    #[arg(long, default_value = DEFAULT_ADDRESS_POOL)]
+    pub default_address_pool: String,
+    /// Prefix of our iptables chains; distinct prefixes let several engines share a host.
+    #[arg(long, default_value = DEFAULT_CHAIN_PREFIX, hide = true)]
+    pub chain_prefix: String,
 }
+
+/// The default bridge's link name.
+pub const DEFAULT_BRIDGE: &str = "mybr0";
+/// The default bridge network: away from Docker's 172.17.0.0/16.
+pub const DEFAULT_BIP: &str = "10.210.0.1/16";
+pub const DEFAULT_CHAIN_PREFIX: &str = "MYENGINE";
+/// User-defined networks: /24s of a block away from Docker's pools.
+pub const DEFAULT_ADDRESS_POOL: &str = "base=10.211.0.0/16,size=24";
 
 /// What the daemon runs with.
 #[derive(Debug, Clone)]
@@ -54,6 +83,23 @@ pub struct Config {
     pub namespace: String,
     /// This program, started by the shim as the json-file logging program.
     pub engine_exe: PathBuf,
+    pub network: NetworkConfig,
+}
+
+/// The networking part of the configuration.
+#[derive(Debug, Clone)]
+pub struct NetworkConfig {
+    pub bridge: String,
+    /// The bridge's own address (the containers' gateway) and its prefix length.
+    pub bip: std::net::Ipv4Addr,
+    pub bip_prefix_len: u8,
+    pub mtu: u32,
+    pub iptables: bool,
+    pub proxy_path: PathBuf,
+    pub chain_prefix: String,
+    /// The block user-defined networks come from, and their prefix length.
+    pub pool_base: String,
+    pub pool_size: u8,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +108,12 @@ pub enum ConfigError {
     Host(String),
     #[error("{what} must be an absolute path, got {path:?}")]
     Relative { what: &'static str, path: PathBuf },
+    #[error("invalid {flag} {value:?}: {why}")]
+    Network {
+        flag: &'static str,
+        value: String,
+        why: String,
+    },
 }
 
 impl Config {
@@ -90,7 +142,8 @@ impl Config {
         let init_path = flags
             .init_path
             .clone()
-            .unwrap_or_else(|| default_init_path(&engine_exe));
+            .unwrap_or_else(|| helper_path(&engine_exe, "myinit"));
+        let network = network_config(flags, &engine_exe)?;
         Ok(Config {
             hosts,
             containerd: flags.containerd.clone(),
@@ -100,6 +153,7 @@ impl Config {
             init_path,
             namespace: flags.namespace.clone(),
             engine_exe,
+            network,
         })
     }
 }
@@ -114,21 +168,94 @@ pub fn parse_host(host: &str) -> Result<PathBuf, ConfigError> {
     }
 }
 
-/// myinit beside our own binary (how the workspace installs them), else on PATH.
-fn default_init_path(exe: &Path) -> PathBuf {
+fn network_config(flags: &Flags, engine_exe: &Path) -> Result<NetworkConfig, ConfigError> {
+    let bad = |flag: &'static str, value: &str, why: &str| ConfigError::Network {
+        flag,
+        value: value.to_owned(),
+        why: why.to_owned(),
+    };
+    let name = &flags.bridge;
+    if name.is_empty() || name.len() > 15 || name.contains(['/', ' ', ':']) {
+        return Err(bad("--bridge", name, "a link name of 1 to 15 characters"));
+    }
+    let (ip, prefix) = flags
+        .bip
+        .split_once('/')
+        .ok_or_else(|| bad("--bip", &flags.bip, "want ADDRESS/PREFIX"))?;
+    let bip: std::net::Ipv4Addr = ip
+        .parse()
+        .map_err(|_| bad("--bip", &flags.bip, "not an IPv4 address"))?;
+    let bip_prefix_len: u8 = prefix
+        .parse()
+        .ok()
+        .filter(|p| (8..=30).contains(p))
+        .ok_or_else(|| bad("--bip", &flags.bip, "the prefix must be 8 to 30"))?;
+    if !(68..=65535).contains(&flags.mtu) {
+        return Err(bad("--mtu", &flags.mtu.to_string(), "must be 68 to 65535"));
+    }
+    let prefix_ok = !flags.chain_prefix.is_empty()
+        && flags.chain_prefix.len() <= 16
+        && flags
+            .chain_prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !prefix_ok {
+        return Err(bad(
+            "--chain-prefix",
+            &flags.chain_prefix,
+            "1 to 16 letters, digits, - or _",
+        ));
+    }
+    let mut base = None;
+    let mut size = None;
+    for part in flags.default_address_pool.split(',') {
+        match part.split_once('=') {
+            Some(("base", v)) => base = Some(v.to_owned()),
+            Some(("size", v)) => size = v.parse::<u8>().ok(),
+            _ => {}
+        }
+    }
+    let pool_bad = |why: &str| bad("--default-address-pool", &flags.default_address_pool, why);
+    let pool_base = base.ok_or_else(|| pool_bad("want base=CIDR,size=N"))?;
+    let pool_size = size.ok_or_else(|| pool_bad("want base=CIDR,size=N"))?;
+    let base_len: u8 = pool_base
+        .split_once('/')
+        .and_then(|(ip, len)| ip.parse::<std::net::Ipv4Addr>().ok().and(len.parse().ok()))
+        .ok_or_else(|| pool_bad("the base must be an IPv4 CIDR"))?;
+    if pool_size < base_len || pool_size > 30 {
+        return Err(pool_bad("the size must be between the base's prefix length and 30"));
+    }
+    Ok(NetworkConfig {
+        pool_base,
+        pool_size,
+        bridge: name.clone(),
+        bip,
+        bip_prefix_len,
+        mtu: flags.mtu,
+        iptables: flags.iptables,
+        proxy_path: flags
+            .userland_proxy_path
+            .clone()
+            .unwrap_or_else(|| helper_path(engine_exe, "myproxy")),
+        chain_prefix: flags.chain_prefix.clone(),
+    })
+}
+
+/// A helper program beside our own binary (how the workspace installs them), else on PATH.
+fn helper_path(exe: &Path, program: &str) -> PathBuf {
     if let Some(dir) = exe.parent() {
-        let beside = dir.join("myinit");
+        let beside = dir.join(program);
         if beside.exists() {
             return beside;
         }
     }
     for dir in std::env::var("PATH").unwrap_or_default().split(':') {
-        let p = Path::new(dir).join("myinit");
+        let p = Path::new(dir).join(program);
         if p.exists() {
             return p;
         }
     }
-    PathBuf::from("/usr/local/bin/myinit")
+    Path::new("/usr/local/bin").join(program)
 }
 
 /// A group name or number, from /etc/group.
@@ -164,5 +291,19 @@ mod tests {
         assert_eq!(lookup_group("0"), Some(0));
         assert_eq!(lookup_group("root"), Some(0));
         assert_eq!(lookup_group("no-such-group-here"), None);
+        assert_eq!(c.network.bridge, DEFAULT_BRIDGE);
+        assert_eq!(c.network.bip.to_string(), "10.210.0.1");
+        for bad in [
+            vec!["--bip", "10.0.0.1"],
+            vec!["--bip", "10.0.0.1/31"],
+            vec!["--bridge", "a-name-far-too-long"],
+            vec!["--mtu", "10"],
+            vec!["--chain-prefix", "A B"],
+            vec!["--default-address-pool", "base=10.0.0.0/16"],
+            vec!["--default-address-pool", "base=10.0.0.0/16,size=8"],
+        ] {
+            let flags = Flags::parse_from(std::iter::once("myengined").chain(bad.clone()));
+            assert!(Config::from_flags(&flags).is_err(), "{bad:?}");
+        }
     }
 }

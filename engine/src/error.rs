@@ -15,6 +15,9 @@ pub enum Error {
     /// The request clashes with the current state (409).
     #[error("{0}")]
     Conflict(String),
+    /// Never allowed, whatever the state (403): removing a predefined network.
+    #[error("{0}")]
+    Forbidden(String),
     /// Nothing to do: already started, already stopped (304, no body).
     #[error("not modified")]
     NotModified,
@@ -97,6 +100,7 @@ impl Error {
             Error::BadParameter(_) => StatusCode::BAD_REQUEST,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotModified => StatusCode::NOT_MODIFIED,
             Error::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,

@@ -11,5 +11,6 @@ pub mod containerd;
 pub mod daemon;
 pub mod error;
 pub mod logger;
+pub mod network;
 pub mod server;
 pub mod store;

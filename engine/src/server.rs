@@ -55,7 +55,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<()> {
     let containerd = Containerd::connect(&config.containerd, &config.namespace).await?;
-    let daemon = Arc::new(Daemon::new(config, containerd)?);
+    let daemon = Arc::new(Daemon::new(config, containerd).await?);
     let tracker = TaskTracker::new();
 
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
@@ -82,6 +82,8 @@ pub async fn run(
     tracker.close();
     // Hijacked sessions and follows end with the process; give handlers a moment.
     let _ = tokio::time::timeout(Duration::from_secs(2), tracker.wait()).await;
+    let running = daemon.all_containers().iter().any(|c| c.is_running());
+    daemon.network.shutdown(running).await;
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use engine_api::containers::{Config, HostConfig};
+use engine_api::containers::{Config, HostConfig, NetworkingConfig};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 
 const CONTAINERS: TableDefinition<&str, &[u8]> = TableDefinition::new("containers");
 const NAMES: TableDefinition<&str, &str> = TableDefinition::new("names");
+const NETWORKS: TableDefinition<&str, &[u8]> = TableDefinition::new("networks");
 
 /// Where a container is in its life.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +71,11 @@ pub struct ContainerRecord {
     pub cgroups_path: String,
     pub state: StateRecord,
     pub restart_count: i64,
+    /// The networks asked for at create (and by later connects), by network name:
+    /// aliases and a fixed address.
+    pub networking_config: NetworkingConfig,
+    /// The network set up for the current run; empty when not running.
+    pub network: crate::network::ContainerNetwork,
 }
 
 pub struct ContainerStore {
@@ -82,6 +88,7 @@ impl ContainerStore {
         let tx = db.begin_write()?;
         tx.open_table(CONTAINERS)?;
         tx.open_table(NAMES)?;
+        tx.open_table(NETWORKS)?;
         tx.commit()?;
         Ok(ContainerStore { db })
     }
@@ -137,6 +144,37 @@ impl ContainerStore {
             match serde_json::from_slice(v.value()) {
                 Ok(r) => out.push(r),
                 Err(e) => tracing::warn!(container_id = k.value(), "unreadable record: {e}"),
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn put_network(&self, record: &crate::network::NetworkRecord) -> Result<()> {
+        let bytes = serde_json::to_vec(record).map_err(|e| Error::Store(e.to_string()))?;
+        let tx = self.db.begin_write()?;
+        tx.open_table(NETWORKS)?
+            .insert(record.id.as_str(), bytes.as_slice())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn delete_network(&self, id: &str) -> Result<()> {
+        let tx = self.db.begin_write()?;
+        tx.open_table(NETWORKS)?.remove(id)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every network record; one that cannot be decoded is logged and skipped.
+    pub fn load_networks(&self) -> Result<Vec<crate::network::NetworkRecord>> {
+        let tx = self.db.begin_read()?;
+        let t = tx.open_table(NETWORKS)?;
+        let mut out = Vec::new();
+        for entry in t.iter()? {
+            let (k, v) = entry?;
+            match serde_json::from_slice(v.value()) {
+                Ok(r) => out.push(r),
+                Err(e) => tracing::warn!(network_id = k.value(), "unreadable network record: {e}"),
             }
         }
         Ok(out)

@@ -18,6 +18,8 @@ pub const DOCKER_CLI: &str = "/usr/local/bin/docker";
 pub struct Engine {
     child: Option<Child>,
     dir: tempfile::TempDir,
+    /// This engine's own bridge, subnets and chains (several engines run at once).
+    pub net: NetSlot,
     /// The containerd-API daemon under the engine; dropped after the engine.
     pub containerd: Daemon,
 }
@@ -82,12 +84,17 @@ impl Engine {
             .tempdir()
             .unwrap();
         std::fs::create_dir_all(dir.path().join("docker-config")).unwrap();
+        let lock = NetSlot::lock();
+        let net = NetSlot::choose();
         let mut e = Engine {
             child: None,
             dir,
+            net,
             containerd,
         };
         e.spawn();
+        // The bridge and its route exist now: the next engine's choice avoids them.
+        drop(lock);
         e
     }
 
@@ -143,6 +150,16 @@ impl Engine {
             .arg(&self.containerd.namespace)
             .arg("--log-level")
             .arg("debug")
+            .arg("--bridge")
+            .arg(&self.net.bridge)
+            .arg("--bip")
+            .arg(self.net.bip())
+            .arg("--default-address-pool")
+            .arg(format!("base={},size=24", self.net.block()))
+            .arg("--chain-prefix")
+            .arg(&self.net.chain_prefix)
+            .arg("--userland-proxy-path")
+            .arg(bin("myproxy"))
             .env("PATH", Daemon::path_env())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
@@ -292,6 +309,76 @@ impl Drop for Engine {
         // `containerd` drops next: it removes tasks, containers, mounts and the parent
         // cgroups of the namespace.
     }
+}
+
+/// An engine's share of the host's networking: a 10.X.0.0/16 block no route overlaps
+/// (the default bridge takes 10.X.255.0/24, user networks the rest), a bridge `mybrtX`
+/// and iptables chains `MYTX-*`. Chosen under a lock file held until the engine runs.
+#[derive(Debug, Clone)]
+pub struct NetSlot {
+    pub octet: u8,
+    pub bridge: String,
+    pub chain_prefix: String,
+}
+
+impl NetSlot {
+    fn lock() -> std::fs::File {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open("/tmp/myengine-test-net.lock")
+            .unwrap();
+        // SAFETY: flock on our own open file.
+        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&f), libc::LOCK_EX) };
+        f
+    }
+
+    fn choose() -> NetSlot {
+        let routes = ipv4_routes();
+        let start = (std::process::id() % 100) as u8;
+        for i in 0..100u8 {
+            let octet = 100 + (start + i) % 100;
+            let (net, mask) = (u32::from_be_bytes([10, octet, 0, 0]), 0xffff_0000u32);
+            let clash = routes
+                .iter()
+                .any(|&(d, m)| m != 0 && (d & m & mask) == (net & m & mask));
+            let bridge = format!("mybrt{octet}");
+            if !clash && !Path::new("/sys/class/net").join(&bridge).exists() {
+                return NetSlot {
+                    octet,
+                    bridge,
+                    chain_prefix: format!("MYT{octet}"),
+                };
+            }
+        }
+        panic!("no free 10.X.0.0/16 block (X in 100..200) for a test engine");
+    }
+
+    /// The default bridge's address.
+    pub fn bip(&self) -> String {
+        format!("10.{}.255.1/24", self.octet)
+    }
+
+    /// The block of every network of this engine.
+    pub fn block(&self) -> String {
+        format!("10.{}.0.0/16", self.octet)
+    }
+}
+
+/// (destination, mask) of the host's IPv4 routes, host byte order.
+fn ipv4_routes() -> Vec<(u32, u32)> {
+    let text = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let d = u32::from_str_radix(f.get(1)?, 16).ok()?;
+            let m = u32::from_str_radix(f.get(7)?, 16).ok()?;
+            // /proc/net/route prints the kernel's little-endian words.
+            Some((u32::from_be(d.to_le()), u32::from_be(m.to_le())))
+        })
+        .collect()
 }
 
 /// One HTTP/1.1 request to the API on `socket`, on a new connection, independent of the

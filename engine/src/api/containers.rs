@@ -1,13 +1,11 @@
 //! `/containers/...` handlers.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use engine_api::IdResponse;
 use engine_api::containers::{
-    CreateRequest, EndpointSettings, Inspect, NetworkSettings, State, Summary, SummaryHostConfig,
-    SummaryNetworkSettings,
+    CreateRequest, Inspect, State, Summary, SummaryHostConfig, SummaryNetworkSettings,
 };
 use engine_api::filters::Filters;
 use engine_api::stream::{
@@ -168,7 +166,7 @@ pub fn list(daemon: &Daemon, query: &Query) -> Result<Response> {
         })
         .filter(|r| filters.matches_labels(&r.config.labels))
         .filter(|r| created_between(&r.created, &before, &since))
-        .map(|r| summary(&r))
+        .map(|r| summary(daemon, &r))
         .collect();
     if let Some(limit) = query.int("limit")?
         && limit > 0
@@ -211,7 +209,7 @@ fn created_between(created: &str, before: &[DateTime<Utc>], since: &[DateTime<Ut
     before.iter().all(|b| t < *b) && since.iter().all(|s| t > *s)
 }
 
-fn summary(r: &ContainerRecord) -> Summary {
+fn summary(daemon: &Daemon, r: &ContainerRecord) -> Summary {
     let created = parse_time(&r.created).map(|t| t.timestamp()).unwrap_or(0);
     let command = list_command(&r.path, &r.args);
     Summary {
@@ -221,7 +219,7 @@ fn summary(r: &ContainerRecord) -> Summary {
         image_id: r.image_id.clone(),
         command,
         created,
-        ports: vec![],
+        ports: summary_ports(r),
         labels: r.config.labels.clone(),
         state: r.state.status.as_str().into(),
         status: status_text(r),
@@ -229,22 +227,43 @@ fn summary(r: &ContainerRecord) -> Summary {
             network_mode: network_mode(r),
         },
         network_settings: SummaryNetworkSettings {
-            networks: networks(r),
+            networks: daemon.summary_networks(r),
         },
         mounts: spec::mount_points(&r.host_config),
     }
 }
 
-/// The networks a container is on, by name. `none` and `host` are Docker's networks
-/// of those names (with empty endpoints, as Docker shows them); the default mode has
-/// no network yet (a private namespace with only `lo`), so none is listed for it.
-fn networks(r: &ContainerRecord) -> BTreeMap<String, EndpointSettings> {
-    match r.host_config.network_mode.as_str() {
-        mode @ ("none" | "host") => {
-            BTreeMap::from([(mode.to_owned(), EndpointSettings::default())])
+/// `Ports` of the list: each published binding, then exposed ports not published.
+fn summary_ports(r: &ContainerRecord) -> Vec<engine_api::containers::Port> {
+    use engine_api::containers::Port;
+    let mut out = Vec::new();
+    for p in &r.network.ports {
+        for b in p.bindings() {
+            out.push(Port {
+                ip: b.host_ip,
+                private_port: p.container_port,
+                public_port: Some(p.host_port),
+                kind: p.proto.clone(),
+            });
         }
-        _ => BTreeMap::new(),
     }
+    for key in r.config.exposed_ports.keys() {
+        if let Ok((port, proto)) = crate::network::ports::parse_port_key(key)
+            && !r
+                .network
+                .ports
+                .iter()
+                .any(|p| p.container_port == port && p.proto == proto.as_str())
+        {
+            out.push(Port {
+                ip: String::new(),
+                private_port: port,
+                public_port: None,
+                kind: proto.to_string(),
+            });
+        }
+    }
+    out
 }
 
 /// The list's `Command` as Docker shapes it: the path as it is, then each argument,
@@ -368,10 +387,7 @@ pub fn inspect(daemon: &Daemon, c: &Container) -> Inspect {
         host_config,
         config: r.config.clone(),
         mounts: spec::mount_points(&r.host_config),
-        network_settings: NetworkSettings {
-            networks: networks(&r),
-            ..Default::default()
-        },
+        network_settings: daemon.network_settings(&r),
         ..Default::default()
     }
 }

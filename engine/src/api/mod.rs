@@ -7,6 +7,7 @@ pub mod containers;
 pub mod exec;
 pub mod hijack;
 pub mod images;
+pub mod networks;
 pub mod query;
 pub mod system;
 
@@ -131,6 +132,11 @@ pub enum Route<'a> {
     ImageInspect(&'a str),
     ImageTag(&'a str),
     ImageDelete(&'a str),
+    NetworkList,
+    NetworkCreate,
+    NetworkPrune,
+    /// A network and an action (`""`, `connect`, `disconnect`); the method decides.
+    Network(&'a str, &'a str),
     /// A Docker endpoint we do not serve.
     NotImplemented(&'a str),
 }
@@ -143,7 +149,6 @@ const CONTAINER_GET: &[&str] = &["json", "logs"];
 const CONTAINER_GET_LATER: &[&str] = &["top", "stats", "changes", "export", "archive", "attach/ws"];
 const LATER_PREFIXES: &[&str] = &[
     "/volumes",
-    "/networks",
     "/events",
     "/system",
     "/build",
@@ -192,7 +197,20 @@ pub fn resolve<'a>(method: &Method, path: &'a str) -> Result<Route<'a>> {
         "/images/json" => return only(Method::GET, Route::ImageList),
         "/images/create" => return only(Method::POST, Route::ImageCreate),
         "/images/load" => return only(Method::POST, Route::ImageLoad),
+        "/networks" => return only(Method::GET, Route::NetworkList),
+        "/networks/create" => return only(Method::POST, Route::NetworkCreate),
+        "/networks/prune" => return only(Method::POST, Route::NetworkPrune),
         _ => {}
+    }
+    if let Some(rest) = path.strip_prefix("/networks/") {
+        let (id, action) = rest.split_once('/').unwrap_or((rest, ""));
+        return match action {
+            _ if id.is_empty() => Err(not_found()),
+            "" if is(&Method::GET) || is(&Method::DELETE) => Ok(Route::Network(id, action)),
+            "connect" | "disconnect" => only(Method::POST, Route::Network(id, action)),
+            "" => Err(wrong_method()),
+            _ => Err(not_found()),
+        };
     }
     if let Some(p) = LATER_PREFIXES
         .iter()
@@ -278,6 +296,13 @@ async fn route(daemon: Arc<Daemon>, req: Request<Incoming>) -> Result<Response> 
         Route::ImageInspect(name) => images::inspect(&daemon, name).await,
         Route::ImageTag(name) => images::tag(&daemon, name, &query).await,
         Route::ImageDelete(name) => images::delete(&daemon, name, &query).await,
+        Route::NetworkList => networks::list(&daemon, &query),
+        Route::NetworkCreate => networks::create(&daemon, req).await,
+        Route::NetworkPrune => networks::prune(&daemon, &query).await,
+        Route::Network(id, action) => {
+            let (id, method) = (id.to_owned(), req.method().clone());
+            networks::action(&daemon, &method, &id, action, req).await
+        }
         Route::NotImplemented(what) => Err(Error::NotImplemented(format!(
             "{} {what}",
             if what.starts_with('/') {
@@ -456,6 +481,27 @@ mod tests {
             resolve(&Method::GET, "/volumes").unwrap(),
             NotImplemented(_)
         ));
+        assert_eq!(resolve(&Method::GET, "/networks").unwrap(), NetworkList);
+        assert_eq!(
+            resolve(&Method::DELETE, "/networks/web").unwrap(),
+            Network("web", "")
+        );
+        assert_eq!(
+            resolve(&Method::POST, "/networks/web/connect").unwrap(),
+            Network("web", "connect")
+        );
+        assert_eq!(
+            resolve(&Method::POST, "/networks/web")
+                .unwrap_err()
+                .status(),
+            405
+        );
+        assert_eq!(
+            resolve(&Method::GET, "/networks/web/x")
+                .unwrap_err()
+                .status(),
+            404
+        );
         assert!(matches!(
             resolve(&Method::POST, "/containers/x/pause").unwrap(),
             NotImplemented(_)

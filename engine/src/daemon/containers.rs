@@ -62,8 +62,8 @@ impl WaitCondition {
 pub struct Container {
     pub id: String,
     record: Mutex<ContainerRecord>,
-    /// Serialises start, exit handling and removal.
-    op: tokio::sync::Mutex<()>,
+    /// Serialises start, exit handling, removal and network changes.
+    pub(crate) op: tokio::sync::Mutex<()>,
     watch: watch::Sender<Watch>,
     /// Our end of the stdin FIFO (opened read-write, so the shim's open never blocks and
     /// the container sees EOF only on CloseIO).
@@ -121,7 +121,7 @@ impl Container {
         self.status() == Status::Running
     }
 
-    fn update(&self, f: impl FnOnce(&mut ContainerRecord)) -> ContainerRecord {
+    pub(crate) fn update(&self, f: impl FnOnce(&mut ContainerRecord)) -> ContainerRecord {
         let mut r = self.record.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut r);
         r.clone()
@@ -179,6 +179,18 @@ pub async fn wait_for(waiter: Waiter, condition: WaitCondition) -> WaitResponse 
     }
 }
 
+/// What create has worked out, for the steps that make the container.
+struct CreateParts<'a> {
+    /// The request's config (not merged with the image's).
+    config: &'a engine_api::containers::Config,
+    host_config: &'a engine_api::containers::HostConfig,
+    image: &'a super::images::FoundImage,
+    runtime_config: &'a myimages::RuntimeConfig,
+    hostname: &'a str,
+    /// The network namespace the spec joins; `None`: the host's.
+    netns_path: Option<&'a Path>,
+}
+
 impl Daemon {
     /// `POST /containers/create`.
     pub async fn create_container(
@@ -189,7 +201,7 @@ impl Daemon {
         let CreateRequest {
             config,
             host_config,
-            ..
+            mut networking_config,
         } = request;
         if config.image.is_empty() {
             return Err(Error::BadParameter(
@@ -215,6 +227,7 @@ impl Daemon {
         let id = random_id();
         let hostname = spec::hostname(&id, &config, &host_config)
             .map_err(|e| Error::BadParameter(e.to_string()))?;
+        let netns_path = self.network_for_create(&id, &host_config, &mut networking_config)?;
         // What inspect shows: the request merged with the image's defaults, as Docker stores it.
         let mut merged = config.clone();
         if merged.hostname.is_empty() {
@@ -274,6 +287,7 @@ impl Daemon {
             host_config: host_config.clone(),
             image_name: image.record.name.clone(),
             image_id: image.resolved.config_digest.to_string(),
+            networking_config,
             path: args.first().cloned().unwrap_or_default(),
             args: args.get(1..).unwrap_or_default().to_vec(),
             ..Default::default()
@@ -284,17 +298,15 @@ impl Daemon {
         }
         // One durable write, once containerd has the container; the create lock keeps
         // the name ours meanwhile.
-        match self
-            .create_in_containerd(
-                &mut record,
-                &config,
-                &host_config,
-                &image,
-                &runtime_config,
-                &hostname,
-            )
-            .await
-        {
+        let parts = CreateParts {
+            config: &config,
+            host_config: &host_config,
+            image: &image,
+            runtime_config: &runtime_config,
+            hostname: &hostname,
+            netns_path: netns_path.as_deref(),
+        };
+        match self.create_in_containerd(&mut record, &parts).await {
             Ok(()) => match self.store.put(&record) {
                 Ok(()) => {
                     self.insert_container(Arc::new(Container::from_record(record)));
@@ -335,12 +347,9 @@ impl Daemon {
     async fn create_in_containerd(
         &self,
         record: &mut ContainerRecord,
-        config: &engine_api::containers::Config,
-        host_config: &engine_api::containers::HostConfig,
-        image: &super::images::FoundImage,
-        runtime_config: &myimages::RuntimeConfig,
-        hostname: &str,
+        parts: &CreateParts<'_>,
     ) -> Result<()> {
+        let (host_config, hostname) = (parts.host_config, parts.hostname);
         let id = record.id.clone();
         let dir = self.container_dir(&id);
         std::fs::create_dir_all(&dir)
@@ -364,9 +373,7 @@ impl Daemon {
         // Under a lease until the containerd container refers to the snapshot: the
         // garbage collector takes an unreferenced one at any time.
         let leased = self.images.create_lease().await?;
-        let result = self
-            .create_leased(&leased, record, config, host_config, image, runtime_config)
-            .await;
+        let result = self.create_leased(&leased, record, parts).await;
         if let Err(e) = leased.delete_lease().await {
             tracing::warn!(container_id = %id, "deleting the create lease: {e}");
         }
@@ -377,11 +384,16 @@ impl Daemon {
         &self,
         leased: &myimages::Client,
         record: &mut ContainerRecord,
-        config: &engine_api::containers::Config,
-        host_config: &engine_api::containers::HostConfig,
-        image: &super::images::FoundImage,
-        runtime_config: &myimages::RuntimeConfig,
+        parts: &CreateParts<'_>,
     ) -> Result<()> {
+        let CreateParts {
+            config,
+            host_config,
+            image,
+            runtime_config,
+            netns_path,
+            ..
+        } = *parts;
         let id = record.id.clone();
         let dir = self.container_dir(&id);
         let snapshot_labels = BTreeMap::new();
@@ -410,7 +422,7 @@ impl Daemon {
             etc_dir: &dir,
             init_path: &self.config.init_path,
             cgroup_parent: &cgroup_parent,
-            netns_path: None,
+            netns_path,
         })
         .map_err(spec_error)?;
         record.cgroups_path = spec["linux"]["cgroupsPath"]
@@ -541,6 +553,10 @@ impl Daemon {
         } else {
             String::new()
         };
+        if let Err(e) = self.start_network(c).await {
+            *c.stdin.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            return Err(e);
+        }
         let log_uri = crate::logger::log_uri(&self.config.engine_exe, &self.log_path(id));
         c.oom.store(false, Ordering::SeqCst);
         let tasks = self.containerd.tasks();
@@ -563,6 +579,7 @@ impl Daemon {
                     container_id: id.clone(),
                 }))
                 .await;
+            self.stop_network(c).await;
             return Err(self.start_failed(c, status.message()));
         }
         let started = tasks
@@ -581,6 +598,7 @@ impl Daemon {
                         container_id: id.clone(),
                     }))
                     .await;
+                self.stop_network(c).await;
                 return Err(self.start_failed(c, status.message()));
             }
         };
@@ -639,6 +657,7 @@ impl Daemon {
                 return;
             }
             let oom = c.oom.load(Ordering::SeqCst) || self.cgroup_oom_killed(&c.record());
+            self.stop_network(c).await;
             let record = c.update(|r| {
                 r.state.status = Status::Exited;
                 r.state.pid = 0;
@@ -831,6 +850,7 @@ impl Daemon {
                 c.id
             )));
         }
+        self.stop_network(c).await;
         self.cleanup_container(&c.id).await;
         if let Err(e) = self.store.delete(&c.id) {
             // Still here and still ours to start or remove again.

@@ -31,6 +31,10 @@ pub struct Extra<'a> {
     pub dns_search: &'a [String],
     /// `HostConfig.DnsOptions`: replaces the options.
     pub dns_options: &'a [String],
+    /// Containers on the same user-defined networks: `IP\tnames` lines, so they are
+    /// found by name (Docker's embedded DNS answers these; a hosts file kept current
+    /// needs no resolver in the container's path).
+    pub peers: &'a [(IpAddr, String)],
 }
 
 /// Where the host's own files are (a parameter so tests need not touch the real ones).
@@ -132,6 +136,9 @@ fn hosts_file(
     if !host_mode && let Some(ip) = extra.container_ip {
         out.push_str(&format!("{ip}\t{hostname}\n"));
     }
+    for (ip, names) in extra.peers {
+        out.push_str(&format!("{ip}\t{names}\n"));
+    }
     Ok(out)
 }
 
@@ -229,6 +236,28 @@ fn resolv_conf(host_mode: bool, extra: &Extra, host: &HostFiles) -> io::Result<S
         out.push_str(&format!("options {}\n", extra.dns_options.join(" ")));
     }
     Ok(out)
+}
+
+/// Rewrites only `hosts`, in place: a running container sees its bind-mounted file
+/// change (a rename would leave it the old inode).
+pub fn rewrite_hosts(
+    etc_dir: &Path,
+    hostname: &str,
+    network_mode: &str,
+    extra: &Extra,
+) -> io::Result<()> {
+    let hosts = hosts_file(
+        hostname,
+        network_mode == "host",
+        extra,
+        &HostFiles::default(),
+    )?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(etc_dir.join("hosts"))?;
+    f.write_all(hosts.as_bytes())
 }
 
 /// Writes through a temporary file in the same directory and renames it into place, so a
@@ -360,11 +389,14 @@ mod tests {
             dns: &dns,
             dns_search: &search,
             dns_options: &[],
+            peers: &[("10.0.0.9".parse().unwrap(), "web w".into())],
         };
         let (_, hosts, resolv) = written(&f, "bridge", &extra);
         assert_eq!(
             hosts,
-            format!("{DEFAULT_HOSTS}10.0.0.5\tdb\n2001:db8::1\tv6\n172.30.0.2\tabc123\n")
+            format!(
+                "{DEFAULT_HOSTS}10.0.0.5\tdb\n2001:db8::1\tv6\n172.30.0.2\tabc123\n10.0.0.9\tweb w\n"
+            )
         );
         assert_eq!(
             resolv,

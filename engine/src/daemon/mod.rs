@@ -9,6 +9,7 @@ pub mod exec;
 pub mod images;
 pub mod logs;
 pub mod names;
+pub mod networks;
 pub mod seccomp;
 pub mod signals;
 pub mod spec;
@@ -21,7 +22,8 @@ use std::time::SystemTime;
 use crate::config::Config;
 use crate::containerd::Containerd;
 use crate::error::{Error, Result};
-use crate::store::ContainerStore;
+use crate::network::NetworkManager;
+use crate::store::{ContainerStore, Status};
 
 pub use containers::{Container, WaitCondition};
 pub use exec::Exec;
@@ -31,6 +33,7 @@ pub struct Daemon {
     pub config: Config,
     pub containerd: Containerd,
     pub images: myimages::Client,
+    pub network: NetworkManager,
     store: ContainerStore,
     containers: Mutex<HashMap<String, Arc<Container>>>,
     execs: Mutex<HashMap<String, Arc<Exec>>>,
@@ -40,9 +43,10 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Opens the store under the data root and loads every container record; nothing is
+    /// Opens the store under the data root, loads every container record and sets up the
+    /// networks (taking back the addresses and proxies of running containers); nothing is
     /// reconciled with containerd yet (the event loop does that once subscribed).
-    pub fn new(config: Config, containerd: Containerd) -> Result<Daemon> {
+    pub async fn new(config: Config, containerd: Containerd) -> Result<Daemon> {
         for dir in [
             config.data_root.clone(),
             config.data_root.join("containers"),
@@ -54,8 +58,36 @@ impl Daemon {
         clear_dir(&config.data_root.join("tmp"));
         let store = ContainerStore::open(&config.data_root.join("engine.redb"))?;
         let images = myimages::Client::new(containerd.channel(), containerd.namespace())?;
+        let (network, changed) = NetworkManager::new(
+            config.network.clone(),
+            &config.exec_root,
+            store.load_networks()?,
+        )
+        .await?;
+        for record in &changed {
+            store.put_network(record)?;
+        }
+        let mut records = store.load()?;
+        let mut running: Vec<(String, crate::network::ContainerNetwork)> = records
+            .iter()
+            .filter(|r| r.state.status == Status::Running)
+            .map(|r| (r.id.clone(), r.network.clone()))
+            .collect();
+        network.restore(&mut running).await;
         let mut map = HashMap::new();
-        for record in store.load()? {
+        for mut record in records.drain(..) {
+            // Set up for a start that never recorded its run (a crash in between).
+            if record.state.status != Status::Running && !record.network.is_empty() {
+                network.detach(&record.network).await;
+                record.network = Default::default();
+                store.put(&record)?;
+            }
+            if let Some((_, net)) = running.iter().find(|(id, _)| *id == record.id)
+                && *net != record.network
+            {
+                record.network = net.clone();
+                store.put(&record)?;
+            }
             map.insert(record.id.clone(), Arc::new(Container::from_record(record)));
         }
         tracing::info!(containers = map.len(), "store loaded");
@@ -63,6 +95,7 @@ impl Daemon {
             config,
             containerd,
             images,
+            network,
             store,
             containers: Mutex::new(map),
             execs: Mutex::new(HashMap::new()),

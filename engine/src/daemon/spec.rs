@@ -894,9 +894,14 @@ pub fn build(input: &SpecInput) -> Result<Value> {
     namespaces.push(json!({ "type": "mount" }));
     match hc.network_mode.as_str() {
         "host" => {}
-        m if m.starts_with("container:") => {
-            return Err(SpecError::NotSupported(format!("NetworkMode {m:?}")));
-        }
+        m if m.starts_with("container:") => match input.netns_path {
+            Some(p) => namespaces.push(json!({ "type": "network", "path": p })),
+            None => {
+                return Err(SpecError::invalid(format!(
+                    "NetworkMode {m:?}: no namespace to join"
+                )));
+            }
+        },
         _ => match input.netns_path {
             Some(p) => namespaces.push(json!({ "type": "network", "path": p })),
             None => namespaces.push(json!({ "type": "network" })),
@@ -1541,7 +1546,7 @@ mod tests {
             ..Default::default()
         };
         let e = spec_of(&Config::default(), &hc).unwrap_err().to_string();
-        assert!(e.contains("not supported yet"), "{e}");
+        assert!(e.contains("no namespace to join"), "{e}");
 
         let hc = HostConfig {
             pid_mode: "host".into(),
