@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use engine_api::containers::{
-    Config, CreateRequest, EmptyObject, HostConfig, PortBinding, RestartPolicy,
+    Config, CreateRequest, EmptyObject, EndpointIpamConfig, EndpointSettings, HostConfig,
+    NetworkingConfig, PortBinding, RestartPolicy,
 };
 
 use crate::error::{Error, Result};
@@ -59,9 +60,24 @@ pub struct ContainerOpts {
     /// Connect a container to a network (none, host, bridge, default)
     #[arg(long = "network", visible_alias = "net")]
     pub network: Option<String>,
+    /// Add network-scoped alias for the container
+    #[arg(long = "network-alias", alias = "net-alias", value_name = "ALIAS")]
+    pub network_aliases: Vec<String>,
+    /// IPv4 address (e.g., 172.30.100.104)
+    #[arg(long, value_name = "IPV4")]
+    pub ip: Option<String>,
+    /// IPv6 address (e.g., 2001:db8::33)
+    #[arg(long, value_name = "IPV6")]
+    pub ip6: Option<String>,
     /// Publish a container's port(s) to the host ([IP:][HOST_PORT:]CONTAINER_PORT[/PROTO])
     #[arg(short = 'p', long = "publish")]
     pub publish: Vec<String>,
+    /// Publish all exposed ports to random ports
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// Expose a port or a range of ports
+    #[arg(long, value_name = "PORT[-END][/PROTO]")]
+    pub expose: Vec<String>,
     /// Run an init inside the container that forwards signals and reaps processes
     #[arg(long)]
     pub init: bool,
@@ -145,6 +161,7 @@ impl ContainerOpts {
 
         let mut host = HostConfig {
             network_mode: self.network.clone().unwrap_or_else(|| "default".to_owned()),
+            publish_all_ports: self.publish_all,
             auto_remove: self.rm,
             privileged: self.privileged,
             readonly_rootfs: self.read_only,
@@ -208,14 +225,21 @@ impl ContainerOpts {
         }
         host.dns = self.dns.clone();
         for spec in &self.publish {
-            let (port, binding) = parse_publish(spec)?;
-            config.exposed_ports.insert(port.clone(), EmptyObject {});
-            host.port_bindings
-                .entry(port)
-                .or_insert_with(|| Some(Vec::new()))
-                .get_or_insert_with(Vec::new)
-                .push(binding);
+            for (port, binding) in parse_publish(spec)? {
+                config.exposed_ports.insert(port.clone(), EmptyObject {});
+                host.port_bindings
+                    .entry(port)
+                    .or_insert_with(|| Some(Vec::new()))
+                    .get_or_insert_with(Vec::new)
+                    .push(binding);
+            }
         }
+        for spec in &self.expose {
+            for port in parse_expose(spec)? {
+                config.exposed_ports.insert(port, EmptyObject {});
+            }
+        }
+        let networking_config = self.networking_config()?;
         if self.tty
             && let Some((rows, cols)) = crate::tty::size(crate::tty::STDOUT)
         {
@@ -224,9 +248,47 @@ impl ContainerOpts {
         Ok(CreateRequest {
             config,
             host_config: host,
-            networking_config: Default::default(),
+            networking_config,
         })
     }
+
+    /// The endpoint of the container's network, as docker's `parseNetworkOpts` builds it:
+    /// `--ip`, `--ip6` and `--network-alias` apply to the `--network` network. Without
+    /// `--network` docker always sends an entry for `default`; with one, the entry is
+    /// left out when it would be empty (the daemon makes the endpoint anyway).
+    fn networking_config(&self) -> Result<NetworkingConfig> {
+        let target = self.network.as_deref().unwrap_or("default");
+        if target.trim().is_empty() {
+            return Err(Error::InvalidArgument("no name set for network".into()));
+        }
+        let mut ep = EndpointSettings::default();
+        if !self.network_aliases.is_empty() {
+            if !is_user_defined(target) {
+                return Err(Error::InvalidArgument(
+                    "network-scoped aliases are only supported for user-defined networks".into(),
+                ));
+            }
+            ep.aliases = Some(self.network_aliases.clone());
+        }
+        let ip = self.ip.clone().unwrap_or_default();
+        let ip6 = self.ip6.clone().unwrap_or_default();
+        if !ip.is_empty() || !ip6.is_empty() {
+            ep.ipam_config = Some(EndpointIpamConfig {
+                ipv4_address: ip,
+                ipv6_address: ip6,
+            });
+        }
+        let mut config = NetworkingConfig::default();
+        if self.network.is_none() || ep != EndpointSettings::default() {
+            config.endpoints_config.insert(target.to_owned(), ep);
+        }
+        Ok(config)
+    }
+}
+
+/// docker's `NetworkMode.IsUserDefined` on Linux: anything but the built-in modes.
+fn is_user_defined(mode: &str) -> bool {
+    !matches!(mode, "default" | "bridge" | "host" | "none") && !mode.starts_with("container:")
 }
 
 /// `--env-file` lines first, then `-e` flags; `NAME` alone takes our value of NAME.
@@ -301,45 +363,154 @@ fn restart_policy(text: &str) -> Result<RestartPolicy> {
     })
 }
 
-/// `-p [IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]` → ("80/tcp", binding).
-fn parse_publish(spec: &str) -> Result<(String, PortBinding)> {
-    let invalid = || Error::InvalidArgument(format!("invalid port format for -p: {spec}"));
-    let (rest, proto) = match spec.rsplit_once('/') {
-        Some((r, p)) => (r, p),
-        None => (spec, "tcp"),
+/// `-p [IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]` (or the long `published=8080,target=80`
+/// form) → one ("80/tcp", binding) per container port, with the checks and messages of
+/// docker's port-spec parser (go-connections `nat.ParsePortSpec`). A container port range
+/// maps onto an equally long host range; one container port with a host range leaves the
+/// daemon to pick a free host port in it (`"HostPort": "8000-8010"`).
+fn parse_publish(spec: &str) -> Result<Vec<(String, PortBinding)>> {
+    let spec = long_publish_syntax(spec)?;
+    let fail = |m: String| Err(Error::InvalidArgument(m));
+    let parts: Vec<&str> = spec.split(':').collect();
+    let n = parts.len();
+    let (ip, host_port, container) = match n {
+        1 => (String::new(), "", parts[0]),
+        2 => (String::new(), parts[0], parts[1]),
+        _ => (parts[..n - 2].join(":"), parts[n - 2], parts[n - 1]),
     };
-    if !matches!(proto, "tcp" | "udp" | "sctp") {
-        return Err(invalid());
-    }
-    // An IPv6 address comes bracketed: [::1]:8080:80.
-    let (ip, rest) = if let Some(r) = rest.strip_prefix('[') {
-        let (ip, r) = r.split_once("]:").ok_or_else(invalid)?;
-        (ip.to_owned(), r.to_owned())
-    } else {
-        (String::new(), rest.to_owned())
-    };
-    let parts: Vec<&str> = rest.split(':').collect();
-    let (ip, host_port, ctr) = match parts.as_slice() {
-        [c] => (ip, "", *c),
-        [h, c] if ip.is_empty() => (String::new(), *h, *c),
-        [h, c] => (ip, *h, *c),
-        [i, h, c] if ip.is_empty() => ((*i).to_owned(), *h, *c),
-        _ => return Err(invalid()),
-    };
-    let port_ok = |p: &str| p.parse::<u16>().is_ok_and(|n| n > 0);
-    if ctr.contains('-') || host_port.contains('-') {
-        return Err(Error::NotImplemented(format!("port ranges in -p {spec}")));
-    }
-    if !port_ok(ctr) || (!host_port.is_empty() && !port_ok(host_port)) {
-        return Err(invalid());
-    }
-    Ok((
-        format!("{ctr}/{proto}"),
-        PortBinding {
-            host_ip: ip,
-            host_port: host_port.to_owned(),
+    let (proto, container) = split_proto_port(container);
+    let ip = match ip.strip_prefix('[') {
+        Some(inner) => match inner.strip_suffix(']') {
+            Some(inner) => inner.to_owned(),
+            None => {
+                return fail(format!(
+                    "invalid IP address {ip}: address {ip}:: missing ']' in address"
+                ));
+            }
         },
+        None => ip,
+    };
+    if !ip.is_empty() && ip.parse::<std::net::IpAddr>().is_err() {
+        return fail(format!("invalid IP address: {ip}"));
+    }
+    if container.is_empty() {
+        return fail(format!("no port specified: {spec}<empty>"));
+    }
+    let Ok((start, end)) = port_range(container) else {
+        return fail(format!("invalid containerPort: {container}"));
+    };
+    let (mut host_start, mut host_end) = (0, 0);
+    if !host_port.is_empty() {
+        let Ok(r) = port_range(host_port) else {
+            return fail(format!("invalid hostPort: {host_port}"));
+        };
+        (host_start, host_end) = r;
+        if end - start != host_end - host_start && end != start {
+            return fail(format!(
+                "invalid ranges specified for container and host Ports: {container} and {host_port}"
+            ));
+        }
+    }
+    let proto_lower = proto.to_ascii_lowercase();
+    if !matches!(proto_lower.as_str(), "tcp" | "udp" | "sctp") {
+        return fail(format!("invalid proto: {proto}"));
+    }
+    let mut out = Vec::new();
+    for i in 0..=(end - start) {
+        let mut hp = if host_port.is_empty() {
+            String::new()
+        } else {
+            (host_start + i).to_string()
+        };
+        if start == end && host_start != host_end {
+            hp = format!("{hp}-{host_end}");
+        }
+        out.push((
+            format!("{}/{proto_lower}", start + i),
+            PortBinding {
+                host_ip: ip.clone(),
+                host_port: hp,
+            },
+        ));
+    }
+    Ok(out)
+}
+
+/// docker's `convertToStandardNotation`: `published=8080,target=80[,protocol=udp]` →
+/// `8080:80/udp`; anything without `=` is already standard.
+fn long_publish_syntax(spec: &str) -> Result<String> {
+    if !spec.contains('=') {
+        return Ok(spec.to_owned());
+    }
+    let mut params = std::collections::BTreeMap::from([("protocol", "tcp")]);
+    for param in spec.split(',') {
+        match param.split_once('=') {
+            Some((k, v)) if !k.is_empty() => {
+                params.insert(k, v);
+            }
+            _ => {
+                return Err(Error::InvalidArgument(format!(
+                    "invalid publish opts format (should be name=value but got '{param}')"
+                )));
+            }
+        }
+    }
+    let get = |k| params.get(k).copied().unwrap_or("");
+    Ok(format!(
+        "{}:{}/{}",
+        get("published"),
+        get("target"),
+        get("protocol")
     ))
+}
+
+/// go-connections' `SplitProtoPort`: `80/udp` → ("udp", "80"); no protocol means tcp.
+fn split_proto_port(raw: &str) -> (&str, &str) {
+    let mut parts = raw.split('/');
+    let port = parts.next().unwrap_or("");
+    if port.is_empty() {
+        return ("", "");
+    }
+    match parts.next() {
+        None | Some("") => ("tcp", port),
+        Some(proto) => (proto, port),
+    }
+}
+
+/// go-connections' `ParsePortRange`: `80` or `8000-8010`, with its error text.
+fn port_range(ports: &str) -> std::result::Result<(u16, u16), String> {
+    if ports.is_empty() {
+        return Err("empty string specified for ports".into());
+    }
+    let Some((first, rest)) = ports.split_once('-') else {
+        let p = super::port::go_parse_u16(ports)?;
+        return Ok((p, p));
+    };
+    // Like Go's strings.Split, anything after a second `-` is ignored.
+    let second = rest.split('-').next().unwrap_or("");
+    let start = super::port::go_parse_u16(first)?;
+    let end = super::port::go_parse_u16(second)?;
+    if end < start {
+        return Err(format!("invalid range specified for port: {ports}"));
+    }
+    Ok((start, end))
+}
+
+/// `--expose PORT[-END][/PROTO]` → every port of the range, as docker adds them to
+/// `ExposedPorts` (the protocol is not checked there, as in docker).
+fn parse_expose(spec: &str) -> Result<Vec<String>> {
+    if spec.contains(':') {
+        return Err(Error::InvalidArgument(format!(
+            "invalid port format for --expose: {spec}"
+        )));
+    }
+    let (proto, port) = split_proto_port(spec);
+    let (start, end) = port_range(port).map_err(|e| {
+        Error::InvalidArgument(format!(
+            "invalid range format for --expose: {spec}, error: {e}"
+        ))
+    })?;
+    Ok((start..=end).map(|p| format!("{p}/{proto}")).collect())
 }
 
 #[cfg(test)]
@@ -403,17 +574,222 @@ mod tests {
         );
     }
 
+    /// (port, host ip, host port) triples, for compact expectations.
+    fn publish(spec: &str) -> Vec<(String, String, String)> {
+        parse_publish(spec)
+            .unwrap()
+            .into_iter()
+            .map(|(p, b)| (p, b.host_ip, b.host_port))
+            .collect()
+    }
+
+    fn t(p: &str, ip: &str, hp: &str) -> (String, String, String) {
+        (p.into(), ip.into(), hp.into())
+    }
+
     #[test]
     fn published_ports() {
-        let (p, b) = parse_publish("127.0.0.1:8080:80/udp").unwrap();
-        assert_eq!(p, "80/udp");
+        // Each expectation is what docker 28 sent for the same -p.
         assert_eq!(
-            (b.host_ip.as_str(), b.host_port.as_str()),
-            ("127.0.0.1", "8080")
+            publish("127.0.0.1:8080:80/udp"),
+            [t("80/udp", "127.0.0.1", "8080")]
         );
-        let (p, b) = parse_publish("80").unwrap();
-        assert_eq!((p.as_str(), b.host_port.as_str()), ("80/tcp", ""));
-        assert!(parse_publish("x:80").is_err());
-        assert!(parse_publish("80/icmp").is_err());
+        assert_eq!(publish("8080:80/udp"), [t("80/udp", "", "8080")]);
+        assert_eq!(publish("127.0.0.1::80"), [t("80/tcp", "127.0.0.1", "")]);
+        assert_eq!(publish("80"), [t("80/tcp", "", "")]);
+        assert_eq!(publish(":80"), [t("80/tcp", "", "")]);
+        assert_eq!(publish("0"), [t("0/tcp", "", "")]);
+        assert_eq!(publish("80/UDP"), [t("80/udp", "", "")]);
+        assert_eq!(
+            publish("8000-8001:80-81"),
+            [t("80/tcp", "", "8000"), t("81/tcp", "", "8001")]
+        );
+        assert_eq!(publish("8000-8010:80"), [t("80/tcp", "", "8000-8010")]);
+        assert_eq!(publish("80-81"), [t("80/tcp", "", ""), t("81/tcp", "", "")]);
+        assert_eq!(publish("[::1]:8080:80"), [t("80/tcp", "::1", "8080")]);
+        assert_eq!(publish("::1:8080:80"), [t("80/tcp", "::1", "8080")]);
+        assert_eq!(
+            publish("published=8080,target=80"),
+            [t("80/tcp", "", "8080")]
+        );
+        assert_eq!(publish("target=53,protocol=udp"), [t("53/udp", "", "")]);
+    }
+
+    #[test]
+    fn bad_publish_specs_fail_like_docker() {
+        let e = |s: &str| parse_publish(s).unwrap_err().to_string();
+        assert_eq!(e("x:80"), "invalid hostPort: x");
+        assert_eq!(e("1.2.3.4:80"), "invalid hostPort: 1.2.3.4");
+        assert_eq!(e("80/icmp"), "invalid proto: icmp");
+        assert_eq!(
+            e("8000-8002:80-81"),
+            "invalid ranges specified for container and host Ports: 80-81 and 8000-8002"
+        );
+        assert_eq!(e("70000"), "invalid containerPort: 70000");
+        assert_eq!(e("foo"), "invalid containerPort: foo");
+        assert_eq!(e("80-"), "invalid containerPort: 80-");
+        assert_eq!(e("81-80"), "invalid containerPort: 81-80");
+        assert_eq!(e(""), "no port specified: <empty>");
+        assert_eq!(e("1.2.3:80:80"), "invalid IP address: 1.2.3");
+        assert_eq!(
+            e("published=8080,nope"),
+            "invalid publish opts format (should be name=value but got 'nope')"
+        );
+    }
+
+    #[test]
+    fn exposed_ports() {
+        assert_eq!(parse_expose("90").unwrap(), ["90/tcp"]);
+        assert_eq!(
+            parse_expose("7000-7001/udp").unwrap(),
+            ["7000/udp", "7001/udp"]
+        );
+        // docker does not check the protocol of --expose.
+        assert_eq!(parse_expose("80/foo").unwrap(), ["80/foo"]);
+        let e = |s: &str| parse_expose(s).unwrap_err().to_string();
+        assert_eq!(e("80:90"), "invalid port format for --expose: 80:90");
+        assert_eq!(
+            e("x"),
+            r#"invalid range format for --expose: x, error: strconv.ParseUint: parsing "x": invalid syntax"#
+        );
+        assert_eq!(
+            e(""),
+            "invalid range format for --expose: , error: empty string specified for ports"
+        );
+        assert_eq!(
+            e("90-80"),
+            "invalid range format for --expose: 90-80, error: invalid range specified for port: 90-80"
+        );
+    }
+
+    /// Parses `run` flags the way the command line does.
+    fn run_opts(args: &[&str]) -> ContainerOpts {
+        use clap::Parser;
+        let mut argv = vec!["mycli", "run"];
+        argv.extend_from_slice(args);
+        argv.push("busybox");
+        let argv =
+            crate::commands::separate_command_args(argv.into_iter().map(String::from).collect());
+        match crate::commands::Cli::try_parse_from(argv).unwrap().command {
+            Some(crate::commands::Command::Run(r)) => r.opts,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn network_flags_shape_the_request_like_docker() {
+        let o = run_opts(&[
+            "-p",
+            "127.0.0.1:8080:80",
+            "-P",
+            "--expose",
+            "90",
+            "--network",
+            "web",
+            "--ip",
+            "10.1.0.5",
+            "--network-alias",
+            "w",
+        ]);
+        let v = serde_json::to_value(o.to_request(false).unwrap()).unwrap();
+        assert_eq!(
+            v["ExposedPorts"],
+            serde_json::json!({"80/tcp": {}, "90/tcp": {}})
+        );
+        let h = &v["HostConfig"];
+        assert_eq!(
+            h["PortBindings"],
+            serde_json::json!({"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}]})
+        );
+        assert_eq!(h["PublishAllPorts"], true);
+        assert_eq!(h["NetworkMode"], "web");
+        // docker 28 sent exactly these fields (plus "GwPriority":0, which we lack).
+        assert_eq!(
+            v["NetworkingConfig"],
+            serde_json::json!({"EndpointsConfig": {"web": {
+                "IPAMConfig": {"IPv4Address": "10.1.0.5"}, "Links": null, "Aliases": ["w"],
+                "MacAddress": "", "DriverOpts": null, "NetworkID": "", "EndpointID": "",
+                "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
+                "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DNSNames": null}}})
+        );
+    }
+
+    #[test]
+    fn endpoints_config_entries_follow_docker() {
+        let endpoints = |args: &[&str]| {
+            let r = run_opts(args).to_request(false).unwrap();
+            serde_json::to_value(r.networking_config.endpoints_config).unwrap()
+        };
+        // No --network: always an empty entry for "default".
+        let v = endpoints(&[]);
+        assert_eq!(
+            v.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["default"]
+        );
+        assert_eq!(v["default"]["IPAMConfig"], serde_json::Value::Null);
+        // A network and nothing for it: no entry, as docker 28 sends.
+        assert_eq!(endpoints(&["--network", "web2"]), serde_json::json!({}));
+        // --ip goes to whatever network it is, the daemon judges it.
+        assert_eq!(
+            endpoints(&["--ip", "10.1.1.6"])["default"]["IPAMConfig"],
+            serde_json::json!({"IPv4Address": "10.1.1.6"})
+        );
+        assert_eq!(
+            endpoints(&["--net", "none", "--ip", "1.2.3.4", "--ip6", "fd00::4"])["none"]["IPAMConfig"],
+            serde_json::json!({"IPv4Address": "1.2.3.4", "IPv6Address": "fd00::4"})
+        );
+        assert_eq!(
+            endpoints(&[
+                "--network",
+                "web",
+                "--net-alias",
+                "a",
+                "--network-alias",
+                "b"
+            ])["web"]["Aliases"],
+            serde_json::json!(["a", "b"])
+        );
+        for network in [None, Some("bridge"), Some("host"), Some("container:c1")] {
+            let mut args = vec!["--network-alias", "w"];
+            if let Some(n) = network {
+                args.extend(["--network", n]);
+            }
+            assert_eq!(
+                run_opts(&args).to_request(false).unwrap_err().to_string(),
+                "network-scoped aliases are only supported for user-defined networks"
+            );
+        }
+    }
+
+    #[test]
+    fn ranges_and_expose_merge_into_exposed_ports() {
+        let o = run_opts(&[
+            "-p",
+            "8080:80/udp",
+            "-p",
+            "127.0.0.1::80",
+            "-p",
+            "80",
+            "-p",
+            "8000-8001:80-81",
+            "--expose",
+            "7000-7001/udp",
+        ]);
+        let v = serde_json::to_value(o.to_request(false).unwrap()).unwrap();
+        // docker 28 sent these for the same flags.
+        assert_eq!(
+            v["ExposedPorts"],
+            serde_json::json!({"7000/udp": {}, "7001/udp": {}, "80/tcp": {}, "80/udp": {},
+                "81/tcp": {}})
+        );
+        assert_eq!(
+            v["HostConfig"]["PortBindings"],
+            serde_json::json!({
+                "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}, {"HostIp": "", "HostPort": ""},
+                           {"HostIp": "", "HostPort": "8000"}],
+                "80/udp": [{"HostIp": "", "HostPort": "8080"}],
+                "81/tcp": [{"HostIp": "", "HostPort": "8001"}]})
+        );
+        assert_eq!(v["HostConfig"]["PublishAllPorts"], false);
     }
 }

@@ -15,6 +15,8 @@ pub mod inspect;
 pub mod lifecycle;
 pub mod load;
 pub mod logs;
+pub mod network;
+pub mod port;
 pub mod ps;
 pub mod pull;
 pub mod run;
@@ -64,6 +66,8 @@ pub enum Command {
     Ps(ps::PsArgs),
     /// Fetch the logs of a container
     Logs(logs::LogsArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(port::PortArgs),
     /// Execute a command in a running container
     Exec(exec::ExecArgs),
     /// Attach local standard input, output, and error streams to a running container
@@ -80,6 +84,9 @@ pub enum Command {
     Rmi(images::RmiArgs),
     /// Load an image from a tar archive or STDIN
     Load(load::LoadArgs),
+    /// Manage networks
+    #[command(subcommand_required = true, arg_required_else_help = true)]
+    Network(network::NetworkArgs),
     /// Show the Docker version information
     Version(system::VersionArgs),
     /// Display system-wide information
@@ -99,6 +106,7 @@ impl Command {
             Command::Wait(_) => "wait",
             Command::Ps(_) => "ps",
             Command::Logs(_) => "logs",
+            Command::Port(_) => "port",
             Command::Exec(_) => "exec",
             Command::Attach(_) => "attach",
             Command::Inspect(_) => "inspect",
@@ -107,6 +115,7 @@ impl Command {
             Command::Tag(_) => "tag",
             Command::Rmi(_) => "rmi",
             Command::Load(_) => "load",
+            Command::Network(_) => "network",
             Command::Version(_) => "version",
             Command::Info(_) => "info",
         }
@@ -144,6 +153,7 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> Result<i32> {
         Command::Wait(a) => lifecycle::wait(ctx, a),
         Command::Ps(a) => ps::ps(ctx, a),
         Command::Logs(a) => logs::logs(ctx, a),
+        Command::Port(a) => port::port(ctx, a),
         Command::Exec(a) => exec::exec(ctx, a),
         Command::Attach(a) => attach::attach(ctx, a),
         Command::Inspect(a) => inspect::inspect(ctx, a),
@@ -152,6 +162,7 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> Result<i32> {
         Command::Tag(a) => images::tag(ctx, a),
         Command::Rmi(a) => images::rmi(ctx, a),
         Command::Load(a) => load::load(ctx, a),
+        Command::Network(a) => network::network(ctx, a),
         Command::Version(a) => system::version(ctx, a),
         Command::Info(a) => system::info(ctx, a),
     }
@@ -283,6 +294,57 @@ pub fn parse_filters(items: &[String]) -> Result<engine_api::filters::Filters> {
     Ok(f)
 }
 
+/// The order of docker's `sortorder.NaturalLess` (network names, `port` lines): runs
+/// of digits compare by value, so `9/tcp` comes before `10/tcp` and `web2` before `web10`.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (da, db) = (a[i].is_ascii_digit(), b[j].is_ascii_digit());
+        if da != db {
+            // Digits sort before anything else.
+            return if da {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
+        }
+        if !da {
+            if a[i] != b[j] {
+                return a[i].cmp(&b[j]);
+            }
+            i += 1;
+            j += 1;
+            continue;
+        }
+        while i < a.len() && a[i] == b'0' {
+            i += 1;
+        }
+        while j < b.len() && b[j] == b'0' {
+            j += 1;
+        }
+        let (nz_a, nz_b) = (i, j);
+        while i < a.len() && a[i].is_ascii_digit() {
+            i += 1;
+        }
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        // A longer number (without leading zeros) is bigger; equal lengths compare
+        // as text; then fewer leading zeros first.
+        let by_len = (i - nz_a).cmp(&(j - nz_b));
+        let ord = by_len
+            .then_with(|| a[nz_a..i].cmp(&b[nz_b..j]))
+            .then_with(|| nz_a.cmp(&nz_b));
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    // Equal so far: the one that ended first (docker compares whole lengths).
+    a.len().cmp(&b.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,6 +385,38 @@ mod tests {
             ["mycli", "ps", "-a", "--filter", "status=exited"]
         );
         assert_eq!(sep(&["mycli", "run", "--name=x", "busybox"])[3], "--");
+    }
+
+    #[test]
+    fn natural_order_like_dockers_sortorder() {
+        let mut v = vec![
+            "web10",
+            "web2",
+            "web",
+            "10/tcp -> 0.0.0.0:10",
+            "7/tcp -> 0.0.0.0:32768",
+            "100/tcp -> 0.0.0.0:8081",
+            "53/udp -> 0.0.0.0:32768",
+            "a01",
+            "a1",
+            "a001b",
+        ];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            v,
+            [
+                "7/tcp -> 0.0.0.0:32768",
+                "10/tcp -> 0.0.0.0:10",
+                "53/udp -> 0.0.0.0:32768",
+                "100/tcp -> 0.0.0.0:8081",
+                "a1",
+                "a01",
+                "a001b",
+                "web",
+                "web2",
+                "web10",
+            ]
+        );
     }
 
     #[test]

@@ -142,33 +142,81 @@ fn quote(s: &str) -> String {
     out
 }
 
-/// `0.0.0.0:8080->80/tcp, 443/tcp`
+/// The PORTS column, as docker's `DisplayablePorts` writes it: ports published on the
+/// same number (or not published) grouped into ranges per address and protocol
+/// (`0.0.0.0:8000-8001->8000-8001/tcp`, `53/udp`), then every other mapping
+/// (`127.0.0.1:8080->80/tcp`), all in order of container port.
 fn ports(list: &[Port]) -> String {
-    let mut items: Vec<(u16, String)> = list
-        .iter()
-        .map(|p| {
-            let kind = if p.kind.is_empty() { "tcp" } else { &p.kind };
-            let text = match p.public_port {
-                Some(public) if public != 0 => {
-                    let ip = if p.ip.contains(':') {
-                        format!("[{}]", p.ip)
-                    } else {
-                        p.ip.clone()
-                    };
-                    format!("{ip}:{public}->{}/{kind}", p.private_port)
-                }
-                _ => format!("{}/{kind}", p.private_port),
-            };
-            (p.private_port, text)
-        })
-        .collect();
-    items.sort();
-    items.dedup_by(|a, b| a.1 == b.1);
-    items
-        .into_iter()
-        .map(|(_, t)| t)
-        .collect::<Vec<_>>()
-        .join(", ")
+    let mut sorted: Vec<&Port> = list.iter().collect();
+    let public = |p: &Port| p.public_port.unwrap_or(0);
+    sorted.sort_by(|a, b| {
+        (a.private_port, &a.ip, public(a), &a.kind).cmp(&(
+            b.private_port,
+            &b.ip,
+            public(b),
+            &b.kind,
+        ))
+    });
+    // Groups in the order their keys first appeared: (key, first, last).
+    let mut groups: Vec<(String, u16, u16)> = Vec::new();
+    let mut result = Vec::new();
+    let mut mappings = Vec::new();
+    for p in sorted {
+        let current = p.private_port;
+        let mut key = p.kind.clone();
+        if !p.ip.is_empty() {
+            if public(p) != current {
+                mappings.push(format!(
+                    "{}->{}/{}",
+                    join_host_port(&p.ip, &public(p).to_string()),
+                    current,
+                    p.kind
+                ));
+                continue;
+            }
+            key = format!("{}/{}", p.ip, p.kind);
+        }
+        match groups.iter_mut().find(|(k, _, _)| *k == key) {
+            None => groups.push((key, current, current)),
+            Some(g) if u32::from(current) == u32::from(g.2) + 1 => g.2 = current,
+            Some(g) => {
+                result.push(form_group(&g.0, g.1, g.2));
+                (g.1, g.2) = (current, current);
+            }
+        }
+    }
+    result.extend(
+        groups
+            .iter()
+            .map(|(k, first, last)| form_group(k, *first, *last)),
+    );
+    result.extend(mappings);
+    result.join(", ")
+}
+
+/// One group: `80/tcp`, `80-81/tcp`, or with an address `0.0.0.0:80-81->80-81/tcp`.
+fn form_group(key: &str, first: u16, last: u16) -> String {
+    let (ip, kind) = match key.split_once('/') {
+        Some((ip, kind)) => (ip, kind),
+        None => ("", key),
+    };
+    let mut group = first.to_string();
+    if first != last {
+        group = format!("{group}-{last}");
+    }
+    if !ip.is_empty() {
+        group = format!("{}->{group}", join_host_port(ip, &group));
+    }
+    format!("{group}/{kind}")
+}
+
+/// Go's `net.JoinHostPort`.
+fn join_host_port(host: &str, port: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
 }
 
 #[cfg(test)]
@@ -202,5 +250,53 @@ mod tests {
             },
         ];
         assert_eq!(ports(&p), "53/udp, 0.0.0.0:8080->80/tcp");
+    }
+
+    fn port(ip: &str, private: u16, public: Option<u16>, kind: &str) -> Port {
+        Port {
+            ip: ip.into(),
+            private_port: private,
+            public_port: public,
+            kind: kind.into(),
+        }
+    }
+
+    /// `Ports` of `GET /containers/json` from dockerd 20.10 for a container run with
+    /// `-p 127.0.0.1:8080:80 -p 9000:90/udp -p 10:10 -p 8081:100 -p [::1]:8082:82 -P
+    /// --expose 7 --expose 53/udp`, and the column docker 28's `ps` printed for it.
+    #[test]
+    fn ports_column_like_docker() {
+        let list: Vec<Port> = serde_json::from_str(
+            r#"[{"IP":"0.0.0.0","PrivatePort":10,"PublicPort":10,"Type":"tcp"},
+            {"IP":"0.0.0.0","PrivatePort":100,"PublicPort":8081,"Type":"tcp"},
+            {"IP":"0.0.0.0","PrivatePort":53,"PublicPort":32768,"Type":"udp"},
+            {"IP":"0.0.0.0","PrivatePort":7,"PublicPort":32768,"Type":"tcp"},
+            {"IP":"127.0.0.1","PrivatePort":80,"PublicPort":8080,"Type":"tcp"},
+            {"PrivatePort":82,"Type":"tcp"},
+            {"IP":"0.0.0.0","PrivatePort":90,"PublicPort":9000,"Type":"udp"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            ports(&list),
+            "0.0.0.0:10->10/tcp, 82/tcp, 0.0.0.0:32768->7/tcp, 0.0.0.0:32768->53/udp, \
+             127.0.0.1:8080->80/tcp, 0.0.0.0:9000->90/udp, 0.0.0.0:8081->100/tcp"
+        );
+    }
+
+    #[test]
+    fn consecutive_ports_group_into_ranges() {
+        let list = vec![
+            port("0.0.0.0", 8001, Some(8001), "tcp"),
+            port("0.0.0.0", 8000, Some(8000), "tcp"),
+            port("::", 8000, Some(8000), "tcp"),
+            port("::", 8001, Some(8001), "tcp"),
+            port("", 7000, None, "udp"),
+            port("", 7001, None, "udp"),
+            port("", 7003, None, "udp"),
+        ];
+        assert_eq!(
+            ports(&list),
+            "7000-7001/udp, 7003/udp, 0.0.0.0:8000-8001->8000-8001/tcp, [::]:8000-8001->8000-8001/tcp"
+        );
     }
 }
