@@ -501,11 +501,9 @@ fn attach_connects_two_namespaces_through_the_bridge() {
         netns::create(&ns_b).unwrap();
         let (ip_a, ip_b) = (Ipv4Addr::new(10, 77, 0, 2), Ipv4Addr::new(10, 77, 0, 3));
         let (host_a, host_b) = (name('v', "a0"), name('v', "a1"));
-        let (peer_a, peer_b) = (name('p', "a0"), name('p', "a1"));
         let a = Attachment {
             bridge: &bridge,
             host_ifname: &host_a,
-            peer_tmp_name: &peer_a,
             netns: &ns_a,
             ifname: "eth0",
             address: ip_a,
@@ -517,7 +515,6 @@ fn attach_connects_two_namespaces_through_the_bridge() {
         // B without a gateway: no default route, same subnet still reachable.
         let b = Attachment {
             host_ifname: &host_b,
-            peer_tmp_name: &peer_b,
             netns: &ns_b,
             address: ip_b,
             gateway: None,
@@ -540,10 +537,9 @@ fn attach_connects_two_namespaces_through_the_bridge() {
             assert!(l.up, "{l:?}");
             assert_eq!(l.mtu, 1400);
         }
-        assert!(
-            host.link(&peer_a).is_none() && host.link(&peer_b).is_none(),
-            "{host:?}"
-        );
+        // The container ends were born in their namespaces (the sandbox standing in
+        // for the host has no eth0 of its own).
+        assert!(host.link("eth0").is_none(), "{host:?}");
 
         // Inside A: eth0 with the MAC, MTU, address, up, and the default route.
         let inside = view_in(&ns_a);
@@ -626,11 +622,10 @@ fn a_failed_attach_leaves_no_veth_behind() {
             .unwrap();
         let ns = dir.join("c");
         netns::create(&ns).unwrap();
-        let (host, peer) = (name('v', "f"), name('p', "f"));
+        let host = name('v', "f");
         let ok = Attachment {
             bridge: &bridge,
             host_ifname: &host,
-            peer_tmp_name: &peer,
             netns: &ns,
             ifname: "eth0",
             address: Ipv4Addr::new(10, 77, 0, 5),
@@ -641,7 +636,7 @@ fn a_failed_attach_leaves_no_veth_behind() {
         };
         let nothing_left = |what: &str, host_view: View| {
             assert!(
-                host_view.link(&host).is_none() && host_view.link(&peer).is_none(),
+                host_view.link(&host).is_none() && host_view.link("eth0").is_none(),
                 "{what}: a veth is left on the host: {:?}",
                 host_view.names()
             );
@@ -664,17 +659,17 @@ fn a_failed_attach_leaves_no_veth_behind() {
         assert!(matches!(err, LinkError::NotFound { .. }), "{err}");
         nothing_left("missing bridge", view().await);
 
-        // Fails inside the namespace, after the pair exists: "lo" is taken there.
+        // The container end's name is taken in the namespace ("lo"): the pair is never made.
         let err = links
             .attach(&Attachment {
                 ifname: "lo",
                 ..ok.clone()
             })
             .await
-            .expect_err("renaming onto lo");
+            .expect_err("a name taken inside");
         assert_eq!(err.errno(), Some(libc::EEXIST), "{err}");
-        assert!(err.to_string().contains("renaming"), "{err}");
-        nothing_left("rename clash", view().await);
+        assert!(err.to_string().contains("creating veth pair"), "{err}");
+        nothing_left("name clash inside", view().await);
 
         // Fails at the last step: a gateway outside the container's subnet.
         let err = links

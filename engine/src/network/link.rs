@@ -157,9 +157,6 @@ pub struct Attachment<'a> {
     pub bridge: &'a str,
     /// The host end of the veth pair; stays in the host namespace.
     pub host_ifname: &'a str,
-    /// The container end's name while it still sits in the host namespace; it must not
-    /// clash with any host link, so it is unique per container like `host_ifname`.
-    pub peer_tmp_name: &'a str,
     /// The container's network namespace (a file [`netns::create`] mounted).
     pub netns: &'a Path,
     /// The container end's final name inside the namespace (`eth0`).
@@ -318,18 +315,20 @@ impl Links {
 
     /// Plugs the namespace `a.netns` into the bridge `a.bridge` with a veth pair.
     ///
-    /// In the host namespace: the pair `host_ifname` ⇄ `peer_tmp_name` is created with the
-    /// MTU, the peer is moved into the namespace (by file descriptor), and the host end is
-    /// enslaved to the bridge and set up. Inside the namespace, on a thread that entered it
-    /// with its own netlink socket: the peer is renamed to `ifname` and given its MAC and
-    /// MTU, the address is added, the link is set up and, with a gateway, a default route
-    /// goes through it.
+    /// One request in the host namespace creates the pair: the host end `host_ifname`
+    /// enslaved to the bridge and up, the container end born inside the namespace (by file
+    /// descriptor) already named `ifname`, with its MAC and MTU. Creating the end in
+    /// place, rather than moving it there, spares the kernel a device move (an RCU grace
+    /// period, tens of milliseconds). Inside the namespace, on a thread that entered it
+    /// with its own netlink socket, the end is set up (the kernel cannot open a veth end
+    /// while creating it: its peer is not attached yet) and the address and (with a
+    /// gateway) the default route are added.
     ///
     /// All or nothing: once the pair exists, any failure deletes `host_ifname` (which takes
     /// the peer with it) before the error is returned. Names are the caller's to make
     /// unique; calls for different containers can run concurrently.
     pub async fn attach(&self, a: &Attachment<'_>) -> Result<()> {
-        for name in [a.bridge, a.host_ifname, a.peer_tmp_name, a.ifname] {
+        for name in [a.bridge, a.host_ifname, a.ifname] {
             validate_ifname(name)?;
         }
         validate_prefix(a.prefix_len)?;
@@ -343,14 +342,18 @@ impl Links {
             })?;
         let ns = open_netns(a.netns)?;
 
-        let peer = LinkUnspec::new_with_name(a.peer_tmp_name)
+        let peer = LinkUnspec::new_with_name(a.ifname)
             .mtu(a.mtu)
+            .address(a.mac.to_vec())
+            .setns_by_fd(ns.as_raw_fd())
             .build();
         self.handle
             .link()
             .add(
-                LinkVeth::new(a.host_ifname, a.peer_tmp_name)
+                LinkVeth::new(a.host_ifname, a.ifname)
                     .mtu(a.mtu)
+                    .controller(bridge.header.index)
+                    .up()
                     .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
                     .build(),
             )
@@ -359,11 +362,13 @@ impl Links {
             .execute()
             .await
             .map_err(nl(format!(
-                "creating veth pair {} <-> {}",
-                a.host_ifname, a.peer_tmp_name
+                "creating veth pair {} <-> {} in {}",
+                a.host_ifname,
+                a.ifname,
+                a.netns.display()
             )))?;
 
-        let result = self.attach_created(a, bridge.header.index, &ns).await;
+        let result = self.configure_inside(a).await;
         if result.is_err()
             && let Err(e) = self.delete_link(a.host_ifname).await
         {
@@ -372,45 +377,13 @@ impl Links {
         result
     }
 
-    /// The steps of [`Links::attach`] once the veth pair exists.
-    async fn attach_created(&self, a: &Attachment<'_>, bridge: u32, ns: &File) -> Result<()> {
-        self.handle
-            .link()
-            .set(
-                LinkUnspec::new_with_name(a.peer_tmp_name)
-                    .setns_by_fd(ns.as_raw_fd())
-                    .build(),
-            )
-            .execute()
-            .await
-            .map_err(nl(format!(
-                "moving {} into network namespace {}",
-                a.peer_tmp_name,
-                a.netns.display()
-            )))?;
-        self.handle
-            .link()
-            .set(
-                LinkUnspec::new_with_name(a.host_ifname)
-                    .controller(bridge)
-                    .up()
-                    .build(),
-            )
-            .execute()
-            .await
-            .map_err(nl(format!(
-                "adding {} to bridge {} and setting it up",
-                a.host_ifname, a.bridge
-            )))?;
-
+    /// The address and route of the container end, from inside its namespace.
+    async fn configure_inside(&self, a: &Attachment<'_>) -> Result<()> {
         let inside = Inside {
-            peer_tmp_name: a.peer_tmp_name.to_owned(),
             ifname: a.ifname.to_owned(),
             address: a.address,
             prefix_len: a.prefix_len,
             gateway: a.gateway,
-            mac: a.mac,
-            mtu: a.mtu,
             netns: a.netns.to_path_buf(),
         };
         let path = a.netns.to_path_buf();
@@ -502,46 +475,31 @@ impl Links {
 /// What [`Links::attach`] does inside the namespace, owned so it can move to the thread
 /// that entered it.
 struct Inside {
-    peer_tmp_name: String,
     ifname: String,
     address: Ipv4Addr,
     prefix_len: u8,
     gateway: Option<Ipv4Addr>,
-    mac: [u8; 6],
-    mtu: u32,
     netns: PathBuf,
 }
 
 impl Inside {
     async fn configure(self, handle: Handle) -> Result<()> {
         let ns = self.netns.display();
-        let peer = find_link(&handle, &self.peer_tmp_name)
+        let link = find_link(&handle, &self.ifname)
             .await?
             .ok_or_else(|| LinkError::NotFound {
-                what: "moved veth peer",
-                name: self.peer_tmp_name.clone(),
+                what: "veth end in the namespace",
+                name: self.ifname.clone(),
             })?;
-        let index = peer.header.index;
-        // One request while the link is still down: the kernel renames only links that
-        // are down.
+        let index = link.header.index;
+        // Up before the route: IPv4 installs the subnet's route (which the gateway is
+        // reached through) only once the link is up.
         handle
             .link()
-            .set(
-                LinkUnspec::new_with_index(index)
-                    .name(self.ifname.clone())
-                    .address(self.mac.to_vec())
-                    .mtu(self.mtu)
-                    .build(),
-            )
+            .set(LinkUnspec::new_with_index(index).up().build())
             .execute()
             .await
-            .map_err(nl(format!(
-                "renaming {} to {} with mac {} and mtu {} in {ns}",
-                self.peer_tmp_name,
-                self.ifname,
-                format_mac(&self.mac),
-                self.mtu
-            )))?;
+            .map_err(nl(format!("setting {} up in {ns}", self.ifname)))?;
         handle
             .address()
             .add(index, self.address.into(), self.prefix_len)
@@ -551,14 +509,6 @@ impl Inside {
                 "adding {}/{} to {} in {ns}",
                 self.address, self.prefix_len, self.ifname
             )))?;
-        // Up before the route: IPv4 installs the subnet's route (which the gateway is
-        // reached through) only once the link is up.
-        handle
-            .link()
-            .set(LinkUnspec::new_with_index(index).up().build())
-            .execute()
-            .await
-            .map_err(nl(format!("setting {} up in {ns}", self.ifname)))?;
         if let Some(gateway) = self.gateway {
             handle
                 .route()
@@ -658,7 +608,8 @@ fn link_kind(link: &LinkMessage) -> Option<&InfoKind> {
     })
 }
 
-fn format_mac(mac: &[u8; 6]) -> String {
+/// `02:4d:0a:d2:00:02`, as `ip link` and Docker's inspect show a MAC.
+pub fn format_mac(mac: &[u8; 6]) -> String {
     mac.iter()
         .map(|b| format!("{b:02x}"))
         .collect::<Vec<_>>()

@@ -355,7 +355,11 @@ impl NetworkManager {
     /// A network by full ID, exact name, or unique ID prefix (Docker's order).
     pub fn find(&self, reference: &str) -> Result<NetworkRecord> {
         // The docker CLI names the default network `default` in EndpointsConfig.
-        let reference = if reference == "default" { "bridge" } else { reference };
+        let reference = if reference == "default" {
+            "bridge"
+        } else {
+            reference
+        };
         let state = self.state();
         if let Some(n) = state.networks.get(reference) {
             return Ok(n.clone());
@@ -583,6 +587,7 @@ impl NetworkManager {
             Mode::None | Mode::Network(_) => {}
         }
         let planned = self.planned(network_mode, requested)?;
+        let started = std::time::Instant::now();
         let path = self.netns_path(container_id);
         let p = path.clone();
         let created = tokio::task::spawn_blocking(move || {
@@ -598,6 +603,7 @@ impl NetworkManager {
             "creating the network namespace {}",
             path.display()
         )))?;
+        let made = started.elapsed();
         let mut net = ContainerNetwork {
             sandbox_key: path.display().to_string(),
             ..Default::default()
@@ -620,6 +626,12 @@ impl NetworkManager {
             self.detach(&net).await;
             return Err(e);
         }
+        tracing::debug!(
+            container_id,
+            netns_ms = made.as_secs_f64() * 1e3,
+            total_ms = started.elapsed().as_secs_f64() * 1e3,
+            "network attached"
+        );
         Ok(net)
     }
 
@@ -660,20 +672,14 @@ impl NetworkManager {
             ip: ip.to_string(),
             prefix_len,
             gateway: pool_gateway.to_string(),
-            mac: mac
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<Vec<_>>()
-                .join(":"),
+            mac: link::format_mac(&mac),
             aliases: settings.aliases.clone().unwrap_or_default(),
         };
-        let peer = format!("myp{}", &ep.endpoint_id[..12]);
         let attached = self
             .links
             .attach(&link::Attachment {
                 bridge: &network.bridge,
                 host_ifname: &ep.host_ifname,
-                peer_tmp_name: &peer,
                 netns,
                 ifname: &ep.ifname,
                 address: ip,
@@ -747,6 +753,7 @@ impl NetworkManager {
     /// Undoes [`attach`](Self::attach): proxies, rules, links, addresses, the namespace.
     /// Every step tolerates what is already gone.
     pub async fn detach(&self, net: &ContainerNetwork) {
+        let started = std::time::Instant::now();
         let primary = net.endpoints.values().find(|e| e.ifname == "eth0");
         for p in &net.ports {
             self.stop_proxy(p).await;
@@ -760,9 +767,6 @@ impl NetworkManager {
             }
         }
         for ep in net.endpoints.values() {
-            if let Err(e) = self.links.delete_link(&ep.host_ifname).await {
-                tracing::warn!("deleting {}: {e}", ep.host_ifname);
-            }
             if let Some(ip) = ep.ipv4() {
                 self.release(&ep.network_id, ip);
             }
@@ -774,6 +778,28 @@ impl NetworkManager {
                 tracing::warn!("removing {}: {e}", net.sandbox_key);
             }
         }
+        // Deleting a veth waits for an RCU grace period (15-20 ms here), so it happens
+        // off the exit path. With the namespace released the kernel would destroy the
+        // pair anyway; the explicit delete also covers a namespace something still holds.
+        let names: Vec<String> = net
+            .endpoints
+            .values()
+            .map(|e| e.host_ifname.clone())
+            .collect();
+        if !names.is_empty() {
+            let links = self.links.clone();
+            tokio::spawn(async move {
+                for name in names {
+                    if let Err(e) = links.delete_link(&name).await {
+                        tracing::warn!("deleting {name}: {e}");
+                    }
+                }
+            });
+        }
+        tracing::debug!(
+            total_ms = started.elapsed().as_secs_f64() * 1e3,
+            "network detached"
+        );
     }
 
     fn bridge_of(&self, network_id: &str) -> String {
