@@ -61,6 +61,7 @@ pids+=($!)
 for _ in $(seq 100); do [ -S "$work/m.sock" ] && break; sleep 0.1; done
 PATH=$rel:$PATH "$rel/myengined" -H "unix://$work/e.sock" --containerd "$work/m.sock" \
     --data-root "$work/e-data" --exec-root "$work/e-exec" --log-level warn \
+    --bridge mybrbench0 --bip 10.208.0.1/24 --chain-prefix MYBENCH \
     >"$work/myengined.log" 2>&1 &
 pids+=($!)
 for c in "$D" "$E"; do
