@@ -507,8 +507,12 @@ impl Daemon {
     /// removed, as Docker does (the CLI waits for that).
     pub async fn start_container(&self, c: &Arc<Container>) -> Result<()> {
         let result = self.start_locked(c).await;
+        // Not when it already runs, or when a removal is under way (that one removes it);
+        // every other failure, a taken port included, removes an auto-remove container.
         if let Err(e) = &result
-            && !matches!(e, Error::NotModified | Error::Conflict(_))
+            && !matches!(e, Error::NotModified)
+            && !c.removing.load(Ordering::SeqCst)
+            && !c.is_running()
             && c.record().host_config.auto_remove
             && let Err(e) = self.remove_container(c, true).await
         {
