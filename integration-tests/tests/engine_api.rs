@@ -341,7 +341,7 @@ fn bad_input_gets_the_right_status_and_the_daemon_keeps_serving() {
     check("PUT", "/_ping", None, 405, "not allowed");
     check("GET", "/no/such/route", None, 404, "page not found");
     check("GET", "/v1.12/info", None, 400, "too old");
-    check("GET", "/volumes", None, 501, "not implemented");
+    check("GET", "/swarm", None, 501, "not implemented");
     check(
         "POST",
         "/containers/create",
