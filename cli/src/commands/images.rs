@@ -1,4 +1,5 @@
-//! `images`, `tag` and `rmi`.
+//! `images`, `tag` and `rmi`. `images --format` goes through `template.rs` like every
+//! other `--format`.
 
 use clap::Args;
 use engine_api::images::{DeleteItem, ImageSummary};
@@ -7,6 +8,7 @@ use super::{Ctx, parse_filters};
 use crate::client::{Body, path_segment, query};
 use crate::error::{Error, Result};
 use crate::reference::Reference;
+use crate::template::{self, ListFormat, Value};
 use crate::{table, units};
 
 #[derive(Debug, Args)]
@@ -26,8 +28,30 @@ pub struct ImagesArgs {
     /// Filter output based on conditions provided
     #[arg(short = 'f', long = "filter")]
     pub filter: Vec<String>,
+    /// Format output using a custom template: 'table', 'table TEMPLATE', 'raw', 'json',
+    /// or a Go template
+    #[arg(long)]
+    pub format: Option<String>,
     /// REPOSITORY[:TAG]
     pub repository: Option<String>,
+}
+
+const RAW_FORMAT: &str = "repository: {{ .Repository }}\ntag: {{.Tag}}\nimage_id: {{.ID}}\ncreated_at: {{.CreatedAt}}\nvirtual_size: {{.Size}}\n";
+const RAW_FORMAT_DIGESTS: &str = "repository: {{ .Repository }}\ntag: {{.Tag}}\ndigest: {{.Digest}}\nimage_id: {{.ID}}\ncreated_at: {{.CreatedAt}}\nvirtual_size: {{.Size}}\n";
+
+/// docker's `NewImageFormat`: the template a `--format` value stands for, or `None`
+/// for the built-in table (and `-q`). A custom template wins over `-q`.
+fn image_format(format: &str, quiet: bool, digests: bool) -> Option<String> {
+    match format {
+        "" | "table" => None,
+        "raw" if quiet => Some("image_id: {{.ID}}".into()),
+        "raw" if digests => Some(RAW_FORMAT_DIGESTS.into()),
+        "raw" => Some(RAW_FORMAT.into()),
+        f if f.starts_with("table") && digests && !f.contains("{{.Digest}}") => {
+            Some(format!("{f}\t{{{{.Digest}}}}"))
+        }
+        f => Some(f.to_owned()),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -62,6 +86,13 @@ pub fn images(ctx: &Ctx, args: ImagesArgs) -> Result<i32> {
     if !filters.is_empty() {
         params.push(("filters", filters.to_query()));
     }
+    let custom = image_format(
+        args.format.as_deref().unwrap_or(""),
+        args.quiet,
+        args.digests,
+    )
+    .map(|f| ListFormat::parse(&f))
+    .transpose()?;
     let client = ctx.client()?;
     let list: Vec<ImageSummary> = client.get_json(&format!("/images/json{}", query(&params)))?;
     let short = |id: &str| -> String {
@@ -76,7 +107,7 @@ pub fn images(ctx: &Ctx, args: ImagesArgs) -> Result<i32> {
             id.chars().take(12).collect()
         }
     };
-    if args.quiet {
+    if custom.is_none() && args.quiet {
         let mut seen = std::collections::HashSet::new();
         for i in &list {
             if seen.insert(i.id.clone()) {
@@ -91,6 +122,7 @@ pub fn images(ctx: &Ctx, args: ImagesArgs) -> Result<i32> {
     }
     header.extend(["IMAGE ID", "CREATED", "SIZE"]);
     let mut rows = vec![header.into_iter().map(String::from).collect::<Vec<_>>()];
+    let mut contexts = Vec::new();
     for i in &list {
         let digest_of = |repo: &str| -> String {
             i.repo_digests
@@ -124,6 +156,10 @@ pub fn images(ctx: &Ctx, args: ImagesArgs) -> Result<i32> {
             };
         }
         for (repo, tag) in entries {
+            if custom.is_some() {
+                contexts.push(context(i, &repo, &tag, &digest_of(&repo), short(&i.id)));
+                continue;
+            }
             let mut row = vec![repo.clone(), tag];
             if args.digests {
                 row.push(digest_of(&repo));
@@ -134,8 +170,80 @@ pub fn images(ctx: &Ctx, args: ImagesArgs) -> Result<i32> {
             rows.push(row);
         }
     }
+    if let Some(f) = custom {
+        crate::out!("{}", f.render(&header_context(), &contexts)?);
+        return Ok(0);
+    }
     crate::out!("{}", table::render(&rows));
     Ok(0)
+}
+
+/// docker's `imageContext`: what a `--format` template sees for one row.
+fn context(i: &ImageSummary, repo: &str, tag: &str, digest: &str, id: String) -> Value {
+    let s = |v: &str| Value::string(v);
+    let or_na = |n: i64, f: &dyn Fn(i64) -> String| {
+        if n == -1 { "N/A".to_owned() } else { f(n) }
+    };
+    let created = chrono::DateTime::from_timestamp(i.created, 0)
+        .map(|t| template::go_time(&t.to_rfc3339()))
+        .unwrap_or_default();
+    template::row(
+        "*formatter.imageContext",
+        vec![
+            ("ID", s(&id)),
+            ("Repository", s(repo)),
+            ("Tag", s(tag)),
+            ("Digest", s(digest)),
+            ("CreatedSince", s(&units::ago(i.created))),
+            ("CreatedAt", s(&created)),
+            ("Size", s(&units::human_size(i.size as f64))),
+            ("VirtualSize", s(&human_size_4(i.size as f64))),
+            (
+                "SharedSize",
+                s(&or_na(i.shared_size, &|n| units::human_size(n as f64))),
+            ),
+            (
+                "UniqueSize",
+                s(&or_na(i.shared_size, &|n| {
+                    units::human_size((i.size - n) as f64)
+                })),
+            ),
+            ("Containers", s(&or_na(i.containers, &|n| n.to_string()))),
+        ],
+        i.labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
+}
+
+fn header_context() -> Value {
+    template::header(&[
+        ("ID", "IMAGE ID"),
+        ("Repository", "REPOSITORY"),
+        ("Tag", "TAG"),
+        ("Digest", "DIGEST"),
+        ("CreatedSince", "CREATED"),
+        ("CreatedAt", "CREATED AT"),
+        ("Size", "SIZE"),
+        ("VirtualSize", "SIZE"),
+        ("SharedSize", "SHARED SIZE"),
+        ("UniqueSize", "UNIQUE SIZE"),
+        ("Containers", "CONTAINERS"),
+    ])
+}
+
+/// docker's `units.HumanSize`: decimal units, four significant digits ("1.986MB").
+fn human_size_4(size: f64) -> String {
+    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+    let mut v = size;
+    let mut i = 0;
+    while v >= 1000.0 && i < UNITS.len() - 1 {
+        v /= 1000.0;
+        i += 1;
+    }
+    let g = template::format_g(v, 4);
+    format!("{g}{}", UNITS[i])
 }
 
 /// `127.0.0.1:5000/busybox:latest` → (`127.0.0.1:5000/busybox`, `latest`).
@@ -210,6 +318,45 @@ pub fn rmi(ctx: &Ctx, args: RmiArgs) -> Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_like_dockers_image_context() {
+        assert_eq!(image_format("", false, false), None);
+        assert_eq!(image_format("table", true, true), None);
+        assert_eq!(
+            image_format("raw", true, false).as_deref(),
+            Some("image_id: {{.ID}}")
+        );
+        assert_eq!(
+            image_format("table {{.ID}}", false, true).as_deref(),
+            Some("table {{.ID}}\t{{.Digest}}")
+        );
+        // A custom format wins over -q.
+        assert_eq!(
+            image_format("{{.Tag}}", true, false).as_deref(),
+            Some("{{.Tag}}")
+        );
+        let i: ImageSummary = serde_json::from_str(
+            r#"{"Id":"sha256:b1def7f819b20e6708c3ab7b0bc5ecf94488f698a72e479b16244d9e61f20b63",
+            "RepoTags":["busybox:latest"],"RepoDigests":[],"Created":0,"Size":1985664,
+            "SharedSize":-1,"Containers":-1}"#,
+        )
+        .unwrap();
+        let row = context(&i, "busybox", "latest", "<none>", "b1def7f819b2".into());
+        let f = ListFormat::parse("json").unwrap();
+        // docker 28 against dockerd 20.10, CreatedSince aside.
+        let json = f.render(&header_context(), &[row]).unwrap();
+        assert!(
+            json.starts_with(
+                r#"{"Containers":"N/A","CreatedAt":"1970-01-01 00:00:00 +0000 UTC","CreatedSince":"#
+            ),
+            "{json}"
+        );
+        assert!(json.ends_with(r#","Digest":"\u003cnone\u003e","ID":"b1def7f819b2","Repository":"busybox","SharedSize":"N/A","Size":"1.99MB","Tag":"latest","UniqueSize":"N/A","VirtualSize":"1.986MB"}
+"#), "{json}");
+        assert_eq!(human_size_4(1_985_664.0), "1.986MB");
+        assert_eq!(human_size_4(999.0), "999B");
+    }
 
     #[test]
     fn repo_and_tag_split_after_the_registry_port() {

@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use super::Ctx;
 use crate::client::{Body, Client, path_segment};
 use crate::error::{Error, Result};
-use crate::{jsonfmt, template};
+use crate::template::{Doc, InspectFormat, Inspector};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ObjectType {
@@ -17,7 +17,7 @@ pub enum ObjectType {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Format output using a Go template subset ({{.Field.Sub}}, {{json .Field}})
+    /// Format output using a custom template: 'json' or a Go template
     #[arg(short = 'f', long)]
     pub format: Option<String>,
     /// Only inspect objects of the given type
@@ -31,52 +31,26 @@ pub struct InspectArgs {
 }
 
 pub fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<i32> {
-    let tmpl = args
-        .format
-        .as_deref()
-        .map(template::Template::parse)
-        .transpose()?;
+    // A template that does not parse ends the command before anything is fetched.
+    let format = InspectFormat::parse(args.format.as_deref())?;
     let client = ctx.client()?;
-    let mut docs: Vec<Vec<u8>> = Vec::new();
-    let mut errors = Vec::new();
+    let mut inspector = Inspector::new(&format);
     for name in &args.names {
         match find(&client, name, args.kind, args.size) {
-            Ok(doc) => docs.push(doc),
-            Err(e) => errors.push(e),
+            Ok((doc, raw)) => inspector.add(doc, &raw),
+            Err(e) => inspector.error(e.to_string()),
         }
     }
-    match &tmpl {
-        None => {
-            let joined = format!(
-                "[{}]",
-                docs.iter()
-                    .map(|d| String::from_utf8_lossy(d).into_owned())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            );
-            crate::outln!("{}", jsonfmt::indent(joined.as_bytes(), ""));
-        }
-        Some(t) => {
-            for d in &docs {
-                let value: serde_json::Value = serde_json::from_slice(d)
-                    .map_err(|e| Error::json("decoding the daemon's answer", e))?;
-                crate::outln!("{}", t.render(&value)?);
-            }
-        }
-    }
-    if errors.is_empty() {
-        return Ok(0);
-    }
-    let message = errors
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("\n");
-    Err(Error::Reported { message, code: 1 })
+    inspector.print()
 }
 
 /// The raw JSON of `name`: a container first, then an image, as docker looks them up.
-fn find(client: &Client, name: &str, kind: Option<ObjectType>, size: bool) -> Result<Vec<u8>> {
+fn find(
+    client: &Client,
+    name: &str,
+    kind: Option<ObjectType>,
+    size: bool,
+) -> Result<(Doc, Vec<u8>)> {
     let get = |path: String| -> Result<Option<Vec<u8>>> {
         match client.request("GET", &path, Body::Empty) {
             Ok(r) => r.bytes().map(Some),
@@ -87,9 +61,9 @@ fn find(client: &Client, name: &str, kind: Option<ObjectType>, size: bool) -> Re
     let seg = path_segment(name);
     let container = || {
         let q = if size { "?size=1" } else { "" };
-        get(format!("/containers/{seg}/json{q}"))
+        Ok::<_, Error>(get(format!("/containers/{seg}/json{q}"))?.map(|d| (Doc::Container, d)))
     };
-    let image = || get(format!("/images/{seg}/json"));
+    let image = || Ok::<_, Error>(get(format!("/images/{seg}/json"))?.map(|d| (Doc::Image, d)));
     let (found, what) = match kind {
         Some(ObjectType::Container) => (container()?, "container"),
         Some(ObjectType::Image) => (image()?, "image"),

@@ -13,12 +13,11 @@ use engine_api::networks::{
     IpamConfig, Network, PruneResponse,
 };
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 use super::{Ctx, key_values, natural_cmp, parse_filters};
 use crate::client::{Body, path_segment, query};
 use crate::error::{Error, Result};
-use crate::{jsonfmt, table, template};
+use crate::template::{self, Value};
 
 #[derive(Debug, Args)]
 pub struct NetworkArgs {
@@ -99,7 +98,7 @@ pub struct LsArgs {
     /// Do not truncate the output
     #[arg(long = "no-trunc")]
     pub no_trunc: bool,
-    /// Format output using a custom template ('table', 'table TEMPLATE', 'json', or a Go template subset)
+    /// Format output using a custom template ('table', 'table TEMPLATE', 'json', or a Go template)
     #[arg(long)]
     pub format: Option<String>,
     /// Provide filter values (e.g. "driver=bridge")
@@ -109,7 +108,7 @@ pub struct LsArgs {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Format output using a Go template subset ({{.Field.Sub}}, {{json .Field}})
+    /// Format output using a custom template: 'json' or a Go template
     #[arg(short = 'f', long)]
     pub format: Option<String>,
     /// Verbose output for diagnostics
@@ -400,37 +399,8 @@ fn render_list(
         "raw" => RAW_FORMAT,
         other => other,
     };
-    let is_table = format.starts_with("table");
-    let body = if is_table {
-        &format["table".len()..]
-    } else if format == "json" {
-        "{{json .}}"
-    } else {
-        format
-    };
-    let body = body
-        .trim_matches(' ')
-        .replace(r"\t", "\t")
-        .replace(r"\n", "\n");
-    let tmpl = template::Template::parse(&body)?;
-    let mut out = String::new();
-    if is_table {
-        out.push_str(&tmpl.render(&header_row())?);
-        out.push('\n');
-    }
-    for n in &list {
-        out.push_str(&tmpl.render(&list_row(n, trunc))?);
-        out.push('\n');
-    }
-    if !is_table {
-        return Ok(out);
-    }
-    // Laid out as docker's tabwriter does, one cell per tab-separated field.
-    let rows: Vec<Vec<String>> = out
-        .lines()
-        .map(|l| l.split('\t').map(str::to_owned).collect())
-        .collect();
-    Ok(table::render(&rows))
+    let rows: Vec<Value> = list.iter().map(|n| list_row(n, trunc)).collect();
+    template::ListFormat::parse(format)?.render(&header_row(), &rows)
 }
 
 /// The fields a `ls --format` template can name, with docker's values (`ID` cut to 12
@@ -448,27 +418,30 @@ fn list_row(n: &ListEntry, trunc: bool) -> Value {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(",");
-    // Inserted in key order, so `{{json .}}` prints them sorted as Go's maps do.
-    let mut m = Map::new();
-    m.insert("CreatedAt".into(), go_time(&net.created).into());
-    m.insert("Driver".into(), net.driver.clone().into());
-    m.insert("ID".into(), id.into());
-    m.insert(
-        "IPv4".into(),
-        n.enable_ipv4.unwrap_or(false).to_string().into(),
-    );
-    m.insert("IPv6".into(), net.enable_ipv6.to_string().into());
-    m.insert("Internal".into(), net.internal.to_string().into());
-    m.insert("Labels".into(), labels.into());
-    m.insert("Name".into(), net.name.clone().into());
-    m.insert("Scope".into(), net.scope.clone().into());
-    Value::Object(m)
+    let s = |v: String| Value::string(v);
+    template::row(
+        "*network.networkContext",
+        vec![
+            ("CreatedAt", s(template::go_time(&net.created))),
+            ("Driver", s(net.driver.clone())),
+            ("ID", s(id)),
+            ("IPv4", s(n.enable_ipv4.unwrap_or(false).to_string())),
+            ("IPv6", s(net.enable_ipv6.to_string())),
+            ("Internal", s(net.internal.to_string())),
+            ("Labels", s(labels)),
+            ("Name", s(net.name.clone())),
+            ("Scope", s(net.scope.clone())),
+        ],
+        net.labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
 }
 
-/// The column titles of a `table` format, rendered through the same template.
+/// The column titles of a `table` format.
 fn header_row() -> Value {
-    let mut m = Map::new();
-    for (k, v) in [
+    template::header(&[
         ("CreatedAt", "CREATED AT"),
         ("Driver", "DRIVER"),
         ("ID", "NETWORK ID"),
@@ -478,10 +451,7 @@ fn header_row() -> Value {
         ("Labels", "LABELS"),
         ("Name", "NAME"),
         ("Scope", "SCOPE"),
-    ] {
-        m.insert(k.into(), v.into());
-    }
-    Value::Object(m)
+    ])
 }
 
 /// docker's `stringid.TruncateID`.
@@ -490,40 +460,14 @@ fn truncate_id(id: &str) -> String {
     id.chars().take(12).collect()
 }
 
-/// An RFC 3339 time as Go's `time.Time.String()` prints it:
-/// `2026-11-28 15:07:09.282724995 +0000 UTC`.
-fn go_time(rfc3339: &str) -> String {
-    let Ok(t) = chrono::DateTime::parse_from_rfc3339(rfc3339) else {
-        return rfc3339.to_owned();
-    };
-    let mut out = t.format("%Y-%m-%d %H:%M:%S").to_string();
-    let nanos = t.timestamp_subsec_nanos();
-    if nanos != 0 {
-        let frac = format!("{nanos:09}");
-        out.push('.');
-        out.push_str(frac.trim_end_matches('0'));
-    }
-    let offset = t.format("%z").to_string();
-    let zone = if t.offset().local_minus_utc() == 0 {
-        "UTC".to_owned()
-    } else {
-        offset.clone()
-    };
-    format!("{out} {offset} {zone}")
-}
-
 // ---------------------------------------------------------------------------- inspect
 
 fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<i32> {
-    let tmpl = args
-        .format
-        .as_deref()
-        .map(template::Template::parse)
-        .transpose()?;
+    // A template that does not parse ends the command before anything is fetched.
+    let format = template::InspectFormat::parse(args.format.as_deref())?;
     let client = ctx.client()?;
     let q = if args.verbose { "?verbose=true" } else { "" };
-    let mut docs = Vec::new();
-    let mut errors = Vec::new();
+    let mut inspector = template::Inspector::new(&format);
     for name in &args.names {
         let got = client
             .request(
@@ -533,41 +477,11 @@ fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<i32> {
             )
             .and_then(|r| r.bytes());
         match got {
-            Ok(doc) => docs.push(doc),
-            Err(e) => errors.push(e.to_string()),
+            Ok(doc) => inspector.add(template::Doc::Network, &doc),
+            Err(e) => inspector.error(e.to_string()),
         }
     }
-    crate::out!("{}", render_inspect(&docs, tmpl.as_ref())?);
-    if errors.is_empty() {
-        return Ok(0);
-    }
-    Err(Error::Reported {
-        message: errors.join("\n"),
-        code: 1,
-    })
-}
-
-/// The documents as one indented JSON array in the daemon's key order, or one template
-/// line each.
-fn render_inspect(docs: &[Vec<u8>], tmpl: Option<&template::Template>) -> Result<String> {
-    let Some(t) = tmpl else {
-        let joined = format!(
-            "[{}]",
-            docs.iter()
-                .map(|d| String::from_utf8_lossy(d).into_owned())
-                .collect::<Vec<_>>()
-                .join(",")
-        );
-        return Ok(format!("{}\n", jsonfmt::indent(joined.as_bytes(), "")));
-    };
-    let mut out = String::new();
-    for d in docs {
-        let value: Value = serde_json::from_slice(d)
-            .map_err(|e| Error::json("decoding the daemon's answer", e))?;
-        out.push_str(&t.render(&value)?);
-        out.push('\n');
-    }
-    Ok(out)
+    inspector.print()
 }
 
 // ---------------------------------------------------------------------------- rm
@@ -748,7 +662,7 @@ mod tests {
         }
     }
 
-    fn create_json(argv: &[&str], check_duplicate: bool) -> Value {
+    fn create_json(argv: &[&str], check_duplicate: bool) -> serde_json::Value {
         let args = create_args(argv);
         let ipam = ipam_config(&args).unwrap();
         serde_json::to_value(create_request(&args, ipam, check_duplicate)).unwrap()
@@ -792,7 +706,7 @@ mod tests {
         assert_eq!(v["Options"]["com.docker.network.bridge.name"], "nlbr0");
         assert_eq!(v["Labels"], serde_json::json!({"a":"b"}));
         assert_eq!(v["Internal"], false);
-        assert_eq!(v["EnableIPv6"], Value::Null);
+        assert_eq!(v["EnableIPv6"], serde_json::Value::Null);
 
         // Without IPAM flags docker still sends the default IPAM with no pools.
         let v = create_json(
@@ -1020,27 +934,34 @@ mod tests {
     #[test]
     fn times_print_like_go() {
         assert_eq!(
-            go_time("2026-11-28T15:07:09.282724995Z"),
+            template::go_time("2026-11-28T15:07:09.282724995Z"),
             "2026-11-28 15:07:09.282724995 +0000 UTC"
         );
         assert_eq!(
-            go_time("2026-11-28T16:07:09.5+01:00"),
+            template::go_time("2026-11-28T16:07:09.5+01:00"),
             "2026-11-28 16:07:09.5 +0100 +0100"
         );
-        assert_eq!(go_time("garbage"), "garbage");
+        assert_eq!(template::go_time("garbage"), "garbage");
     }
 
     #[test]
     fn inspect_prints_the_daemons_documents() {
         let doc = br#"{"Name":"web2","Id":"dd7b","IPAM":{"Driver":"default","Options":{},"Config":[{"Subnet":"10.1.1.0/24"}]},"Containers":{},"Labels":{}}"#;
+        let render = |format: Option<&str>, docs: &[&[u8]]| {
+            let f = template::InspectFormat::parse(format).unwrap();
+            let mut i = template::Inspector::new(&f);
+            for d in docs {
+                i.add(template::Doc::Network, d);
+            }
+            i.finish()
+        };
         assert_eq!(
-            render_inspect(&[doc.to_vec()], None).unwrap(),
+            render(None, &[doc]).0,
             "[\n    {\n        \"Name\": \"web2\",\n        \"Id\": \"dd7b\",\n        \"IPAM\": {\n            \"Driver\": \"default\",\n            \"Options\": {},\n            \"Config\": [\n                {\n                    \"Subnet\": \"10.1.1.0/24\"\n                }\n            ]\n        },\n        \"Containers\": {},\n        \"Labels\": {}\n    }\n]\n"
         );
-        assert_eq!(render_inspect(&[], None).unwrap(), "[]\n");
-        let t = template::Template::parse("{{.Name}} {{json .IPAM.Config}}").unwrap();
+        assert_eq!(render(None, &[]).0, "[]\n");
         assert_eq!(
-            render_inspect(&[doc.to_vec()], Some(&t)).unwrap(),
+            render(Some("{{.Name}} {{json .IPAM.Config}}"), &[doc]).0,
             "web2 [{\"Subnet\":\"10.1.1.0/24\"}]\n"
         );
     }
@@ -1062,7 +983,7 @@ mod tests {
             serde_json::json!({"IPv4Address":"10.1.0.9"})
         );
         assert_eq!(ep["Aliases"], serde_json::json!(["a1", "a2"]));
-        assert_eq!(ep["Links"], Value::Null);
+        assert_eq!(ep["Links"], serde_json::Value::Null);
         assert_eq!(ep["DriverOpts"], serde_json::json!({}));
         assert_eq!(ep["MacAddress"], "");
 
