@@ -1,4 +1,5 @@
-//! A small blocking HTTP/1.1 client for the Docker Engine API over a UNIX socket.
+//! A small blocking HTTP/1.1 client for the Docker Engine API over a UNIX socket, or TCP
+//! with or without TLS (see [`crate::tls`]).
 //!
 //! mycli is benchmarked against docker's start-up, so this is deliberately plain std: one
 //! connection per request (UNIX connects cost microseconds), `Content-Length` and chunked
@@ -6,13 +7,15 @@
 //! which the socket carries the container's raw or multiplexed stdio.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::Shutdown;
+use std::net::{Shutdown, TcpStream};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
+use crate::tls::{TlsOptions, TlsStream};
 
 /// The daemon address used when neither `-H` nor `DOCKER_HOST` says otherwise.
 pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
@@ -20,10 +23,103 @@ pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 /// The longest response head we accept; a daemon's are a few hundred bytes.
 const MAX_HEAD: usize = 64 * 1024;
 
+/// Where the daemon is and how to reach it.
+#[derive(Debug, Clone)]
+enum Endpoint {
+    Unix(PathBuf),
+    /// `addr` is `HOST:PORT`; `host` the name the daemon's certificate must carry.
+    Tcp {
+        addr: String,
+        host: String,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    },
+}
+
+impl Endpoint {
+    /// The address as docker prints it in "Cannot connect to the Docker daemon at ...".
+    fn url(&self) -> String {
+        match self {
+            Endpoint::Unix(p) => format!("unix://{}", p.display()),
+            Endpoint::Tcp { addr, .. } => format!("tcp://{addr}"),
+        }
+    }
+}
+
+/// One connection to the daemon. Clones (`try_clone`) share the connection, so one
+/// thread can read a hijacked session while another writes to it.
+#[derive(Debug)]
+pub enum Conn {
+    Unix(UnixStream),
+    Tcp(TcpStream),
+    Tls(TlsStream),
+}
+
+impl Conn {
+    pub fn try_clone(&self) -> io::Result<Conn> {
+        Ok(match self {
+            Conn::Unix(s) => Conn::Unix(s.try_clone()?),
+            Conn::Tcp(s) => Conn::Tcp(s.try_clone()?),
+            Conn::Tls(s) => Conn::Tls(s.clone()),
+        })
+    }
+
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        match self {
+            Conn::Unix(s) => s.shutdown(how),
+            Conn::Tcp(s) => s.shutdown(how),
+            Conn::Tls(s) => s.shutdown(how),
+        }
+    }
+}
+
+impl Read for &Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Unix(s) => (&*s).read(buf),
+            Conn::Tcp(s) => (&*s).read(buf),
+            Conn::Tls(s) => (&*s).read(buf),
+        }
+    }
+}
+
+impl Write for &Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Unix(s) => (&*s).write(buf),
+            Conn::Tcp(s) => (&*s).write(buf),
+            Conn::Tls(s) => (&*s).write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Conn::Unix(s) => (&*s).flush(),
+            Conn::Tcp(s) => (&*s).flush(),
+            Conn::Tls(s) => (&*s).flush(),
+        }
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        (&*self).flush()
+    }
+}
+
 /// A client bound to one daemon and one negotiated API version.
 #[derive(Debug, Clone)]
 pub struct Client {
-    socket: PathBuf,
+    endpoint: Endpoint,
     /// `/v1.41`: the path prefix of every versioned request.
     prefix: String,
     version: String,
@@ -41,7 +137,7 @@ pub enum Body<'a> {
 }
 
 impl Client {
-    /// Parses a `-H`/`DOCKER_HOST` value; only `unix://` addresses are supported.
+    /// Parses a `unix://` `-H`/`DOCKER_HOST` value into its socket path.
     pub fn socket_of(host: &str) -> Result<PathBuf> {
         match host.strip_prefix("unix://") {
             Some(path) if !path.is_empty() => Ok(PathBuf::from(path)),
@@ -49,15 +145,65 @@ impl Client {
         }
     }
 
+    /// Parses a `tcp://HOST:PORT` value into `(HOST:PORT, HOST)`. Without a port, the
+    /// docker CLI's defaults: 2376 with TLS, 2375 without.
+    pub fn tcp_of(host: &str, tls: bool) -> Result<(String, String)> {
+        let bad = || Error::UnsupportedHost(host.to_owned());
+        let rest = host.strip_prefix("tcp://").ok_or_else(bad)?;
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        if rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
+            return Err(bad());
+        }
+        let default_port = if tls { "2376" } else { "2375" };
+        let (name, port) = if rest.starts_with('[') {
+            let end = rest.find(']').ok_or_else(bad)?;
+            let (name, after) = rest.split_at(end + 1);
+            match after {
+                "" => (name, default_port),
+                p => (name, p.strip_prefix(':').ok_or_else(bad)?),
+            }
+        } else {
+            match rest.rsplit_once(':') {
+                Some((n, _)) if n.contains(':') => return Err(bad()),
+                Some((n, p)) => (n, p),
+                None => (rest, default_port),
+            }
+        };
+        if name.is_empty() || port.parse::<u16>().is_err() {
+            return Err(bad());
+        }
+        Ok((format!("{name}:{port}"), name.to_owned()))
+    }
+
     /// Connects to the daemon at `host` and settles the API version: the lower of ours
     /// and the daemon's (`API-Version` of `/_ping`), unless `DOCKER_API_VERSION` pins one.
     pub fn negotiate(host: &str) -> Result<Client> {
-        let socket = Self::socket_of(host)?;
+        Self::negotiate_with(host, &TlsOptions::default())
+    }
+
+    /// [`Client::negotiate`] with TLS settings for `tcp://` hosts (ignored for UNIX
+    /// sockets, as by the docker CLI).
+    pub fn negotiate_with(host: &str, tls: &TlsOptions) -> Result<Client> {
+        let endpoint = if host.starts_with("tcp://") {
+            let (addr, name) = Self::tcp_of(host, tls.enabled)?;
+            let config = if tls.enabled {
+                Some(tls.client_config()?)
+            } else {
+                None
+            };
+            Endpoint::Tcp {
+                addr,
+                host: name,
+                tls: config,
+            }
+        } else {
+            Endpoint::Unix(Self::socket_of(host)?)
+        };
         let pinned = std::env::var("DOCKER_API_VERSION")
             .ok()
             .filter(|v| !v.is_empty());
         let mut client = Client {
-            socket,
+            endpoint,
             prefix: String::new(),
             version: String::new(),
         };
@@ -90,15 +236,27 @@ impl Client {
         engine_api::compare_versions(&self.version, v).is_ge()
     }
 
-    pub fn socket(&self) -> &Path {
-        &self.socket
+    /// The daemon's address: `unix:///path` or `tcp://HOST:PORT`.
+    pub fn address(&self) -> String {
+        self.endpoint.url()
     }
 
-    fn connect(&self) -> Result<UnixStream> {
-        UnixStream::connect(&self.socket).map_err(|source| Error::Connect {
-            path: self.socket.clone(),
+    fn connect(&self) -> Result<Conn> {
+        let refused = |source| Error::Connect {
+            address: self.endpoint.url(),
             source,
-        })
+        };
+        match &self.endpoint {
+            Endpoint::Unix(path) => UnixStream::connect(path).map(Conn::Unix).map_err(refused),
+            Endpoint::Tcp { addr, host, tls } => {
+                let sock = TcpStream::connect(addr.as_str()).map_err(refused)?;
+                let _ = sock.set_nodelay(true);
+                match tls {
+                    None => Ok(Conn::Tcp(sock)),
+                    Some(config) => TlsStream::handshake(sock, host, config.clone()).map(Conn::Tls),
+                }
+            }
+        }
     }
 
     /// Sends one request on a fresh connection and reads the response head. The body is
@@ -183,7 +341,7 @@ impl Client {
 /// (say 404 for an unknown container) before it has read the body and close the
 /// connection, so the rest of the body meets a broken pipe: its answer is still there to
 /// read, and it is the one that counts, as in Go's HTTP client.
-fn answer(written: Result<()>, stream: UnixStream) -> Result<Response> {
+fn answer(written: Result<()>, stream: Conn) -> Result<Response> {
     match written {
         Ok(()) => read_response(stream),
         Err(e) if e.is_broken_connection() => read_response(stream).map_err(|_| e),
@@ -192,7 +350,7 @@ fn answer(written: Result<()>, stream: UnixStream) -> Result<Response> {
 }
 
 fn write_request(
-    mut stream: &UnixStream,
+    mut stream: &Conn,
     method: &str,
     path: &str,
     body: Body<'_>,
@@ -266,7 +424,7 @@ fn write_request(
     Ok(())
 }
 
-fn read_response(stream: UnixStream) -> Result<Response> {
+fn read_response(stream: Conn) -> Result<Response> {
     let mut reader = BufReader::with_capacity(64 * 1024, stream);
     let broken = |e| Error::io("reading the daemon's response", e);
     let mut status_line = String::new();
@@ -353,7 +511,7 @@ enum Framing {
 pub struct Response {
     pub status: u16,
     headers: Vec<(String, String)>,
-    reader: BufReader<UnixStream>,
+    reader: BufReader<Conn>,
     framing: Framing,
 }
 
@@ -485,9 +643,9 @@ impl Read for Response {
 /// A connection taken over for a container's stdio.
 pub struct Hijacked {
     /// What the daemon sends: the container's output (with anything read past the head).
-    pub reader: BufReader<UnixStream>,
+    pub reader: BufReader<Conn>,
     /// Where the container's stdin goes.
-    pub writer: UnixStream,
+    pub writer: Conn,
     /// `application/vnd.docker.raw-stream` or `...multiplexed-stream` (API ≥ 1.42).
     pub media_type: String,
 }
@@ -560,9 +718,9 @@ mod tests {
         (dir, h)
     }
 
-    fn client(dir: &Path) -> Client {
+    fn client(dir: &std::path::Path) -> Client {
         Client {
-            socket: dir.join("s"),
+            endpoint: Endpoint::Unix(dir.join("s")),
             prefix: "/v1.41".into(),
             version: "1.41".into(),
         }
@@ -651,6 +809,28 @@ mod tests {
             "127.0.0.1:5000/busy%20box:latest"
         );
         assert!(Client::socket_of("tcp://1.2.3.4:2375").is_err());
+        let tcp = |h, tls| Client::tcp_of(h, tls).unwrap();
+        assert_eq!(
+            tcp("tcp://1.2.3.4:2375", false),
+            ("1.2.3.4:2375".into(), "1.2.3.4".into())
+        );
+        assert_eq!(
+            tcp("tcp://localhost", true),
+            ("localhost:2376".into(), "localhost".into())
+        );
+        assert_eq!(
+            tcp("tcp://[::1]:9", true),
+            ("[::1]:9".into(), "[::1]".into())
+        );
+        for bad in [
+            "tcp://",
+            "tcp://h:x",
+            "tcp://::1:2",
+            "tcp://h:1/p",
+            "ssh://h",
+        ] {
+            assert!(Client::tcp_of(bad, true).is_err(), "{bad}");
+        }
         assert_eq!(
             Client::socket_of("unix:///tmp/d.sock").unwrap(),
             PathBuf::from("/tmp/d.sock")

@@ -1,8 +1,6 @@
 //! mycli's errors: what failed talking to the daemon, and what the daemon refused. Each
 //! displays as the single line docker prints for it.
 
-use std::path::PathBuf;
-
 /// Everything a command can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -10,13 +8,10 @@ pub enum Error {
     #[error("Error response from daemon: {message}")]
     Daemon { status: u16, message: String },
 
-    /// Nothing (or nothing we can talk to) listens on the socket.
-    #[error(
-        "Cannot connect to the Docker daemon at unix://{}. Is the docker daemon running?",
-        path.display()
-    )]
+    /// Nothing (or nothing we can talk to) listens at `address` (`unix://...`, `tcp://...`).
+    #[error("Cannot connect to the Docker daemon at {address}. Is the docker daemon running?")]
     Connect {
-        path: PathBuf,
+        address: String,
         #[source]
         source: std::io::Error,
     },
@@ -46,8 +41,12 @@ pub enum Error {
     InvalidArgument(String),
 
     /// A host address scheme we do not speak.
-    #[error("unsupported host {0}: only unix:// sockets are supported")]
+    #[error("unsupported host {0}: want unix:///path or tcp://HOST:PORT")]
     UnsupportedHost(String),
+
+    /// TLS settings (certificates, keys, CA) we cannot use.
+    #[error("TLS: {0}")]
+    Tls(String),
 
     /// A pull or load whose JSON message stream ended with an error.
     #[error("{0}")]

@@ -1,5 +1,5 @@
 //! mycli: a docker-compatible command-line client for the Docker Engine API, talking to
-//! myengined (or dockerd) over its UNIX socket. Commands, flags, output and exit codes
+//! myengined (or dockerd) over its UNIX socket or TCP (with TLS). Commands, flags, output and exit codes
 //! follow docker's CLI; see `commands/` for each.
 
 /// `println!` for our stdout that ends the process quietly when the reader went away
@@ -37,6 +37,7 @@ pub mod session;
 pub mod stdio;
 pub mod table;
 pub mod template;
+pub mod tls;
 pub mod tty;
 pub mod units;
 
@@ -75,7 +76,7 @@ pub fn main_with_args(argv: Vec<String>) -> i32 {
         return 0;
     };
     let name = command.name();
-    let ctx = Ctx::new(cli.host);
+    let ctx = Ctx::new(cli.host).with_tls(&cli.tls);
     match commands::dispatch(&ctx, command) {
         Ok(code) => code,
         Err(e) => report(name, &e),

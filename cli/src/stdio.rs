@@ -112,7 +112,7 @@ pub fn pump(conn: Hijacked, opts: &StdioOptions) -> Result<Outcome> {
 
 /// Copies fd 0 to the connection until EOF (then half-closes it) or the detach sequence
 /// (then shuts the whole connection so that the output loop ends).
-fn copy_stdin(mut writer: std::os::unix::net::UnixStream, keys: Vec<u8>, detached: &AtomicBool) {
+fn copy_stdin(mut writer: crate::client::Conn, keys: Vec<u8>, detached: &AtomicBool) {
     // SAFETY: fd 0 stays open for the life of the process; ManuallyDrop keeps it so.
     let mut stdin = ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(tty::STDIN) });
     let mut scanner = DetachScanner::new(keys);

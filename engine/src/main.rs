@@ -1,4 +1,5 @@
-//! `myengined`: parses flags, sets up tracing, binds the sockets and runs the daemon.
+//! `myengined`: parses flags, sets up tracing, loads the TLS files, binds the sockets and
+//! runs the daemon.
 //! `myengined log-driver ...` is the json-file logging program the shim starts; it runs
 //! before any async runtime exists.
 
@@ -38,11 +39,21 @@ fn run(flags: &Flags) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    // Certificates are read before anything is bound: a bad file is one clear error.
+    let acceptor = match &config.tls {
+        Some(tls) => Some(tokio_rustls::TlsAcceptor::from(
+            myengined::tls::server_config(tls)?,
+        )),
+        None => None,
+    };
     runtime.block_on(async {
         let mut listeners = Vec::new();
         for path in &config.hosts {
             let l = myengined::server::bind(path, config.group)?;
-            listeners.push((path.clone(), l));
+            listeners.push(myengined::server::Listener::Unix(path.clone(), l));
+        }
+        for addr in &config.tcp_hosts {
+            listeners.push(myengined::server::bind_tcp(addr, acceptor.clone())?);
         }
         let shutdown = CancellationToken::new();
         let on_signal = shutdown.clone();

@@ -1,6 +1,6 @@
-//! Binding the API sockets and serving them: components start in dependency order
-//! (containerd connection, store, event subscription and reconcile, then the API) and
-//! stop in reverse.
+//! Binding the API sockets (UNIX, and TCP with or without TLS) and serving them:
+//! components start in dependency order (containerd connection, store, event subscription
+//! and reconcile, then the API) and stop in reverse.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -10,7 +10,8 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use tokio::net::UnixListener;
+use tokio::net::{TcpListener, UnixListener};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -48,10 +49,38 @@ pub fn bind(path: &Path, gid: Option<u32>) -> Result<UnixListener> {
     Ok(listener)
 }
 
+/// A bound API listener.
+pub enum Listener {
+    Unix(PathBuf, UnixListener),
+    /// TCP; with an acceptor every connection is TLS (client certificates as it says).
+    Tcp(TcpListener, Option<TlsAcceptor>),
+}
+
+impl From<(PathBuf, UnixListener)> for Listener {
+    fn from((path, l): (PathBuf, UnixListener)) -> Listener {
+        Listener::Unix(path, l)
+    }
+}
+
+/// Binds `addr` (`HOST:PORT`). A taken port is an error: another daemon serves there.
+pub fn bind_tcp(addr: &str, tls: Option<TlsAcceptor>) -> Result<Listener> {
+    let std_listener = std::net::TcpListener::bind(addr)
+        .map_err(|e| Error::io(format!("listening on tcp://{addr}"), e))?;
+    std_listener
+        .set_nonblocking(true)
+        .map_err(|e| Error::io(format!("listening on tcp://{addr}"), e))?;
+    let l = TcpListener::from_std(std_listener)
+        .map_err(|e| Error::io(format!("listening on tcp://{addr}"), e))?;
+    Ok(Listener::Tcp(l, tls))
+}
+
+/// How long a client may take over its TLS handshake before it is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Runs the daemon on already-bound listeners until `shutdown`.
 pub async fn run(
     config: Config,
-    listeners: Vec<(PathBuf, UnixListener)>,
+    listeners: Vec<Listener>,
     shutdown: CancellationToken,
 ) -> Result<()> {
     let containerd = Containerd::connect(&config.containerd, &config.namespace).await?;
@@ -68,8 +97,24 @@ pub async fn run(
     // keep the API down).
     let _ = tokio::time::timeout(Duration::from_secs(10), ready_rx).await;
 
-    for (path, listener) in listeners {
-        tracing::info!(socket = %path.display(), "API listening");
+    for listener in listeners {
+        match &listener {
+            Listener::Unix(path, _) => {
+                tracing::info!(socket = %path.display(), "API listening");
+            }
+            Listener::Tcp(l, tls) => {
+                let addr = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
+                if tls.is_some() {
+                    tracing::info!(address = %addr, "API listening on TCP with TLS");
+                } else {
+                    tracing::warn!(
+                        address = %addr,
+                        "API listening on plain TCP without TLS (--insecure-tcp): anyone who can \
+                         connect to this address has root on this host"
+                    );
+                }
+            }
+        }
         tracker.spawn(accept_loop(
             daemon.clone(),
             listener,
@@ -87,19 +132,36 @@ pub async fn run(
     Ok(())
 }
 
+/// A connection just accepted, before any TLS handshake.
+enum Accepted {
+    Unix(tokio::net::UnixStream),
+    Tcp(tokio::net::TcpStream, std::net::SocketAddr),
+}
+
+async fn accept(listener: &Listener) -> std::io::Result<Accepted> {
+    match listener {
+        Listener::Unix(_, l) => l.accept().await.map(|(s, _)| Accepted::Unix(s)),
+        Listener::Tcp(l, _) => l.accept().await.map(|(s, peer)| Accepted::Tcp(s, peer)),
+    }
+}
+
 async fn accept_loop(
     daemon: Arc<Daemon>,
-    listener: UnixListener,
+    listener: Listener,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 ) {
+    let tls = match &listener {
+        Listener::Tcp(_, tls) => tls.clone(),
+        Listener::Unix(..) => None,
+    };
     loop {
         let accepted = tokio::select! {
             _ = shutdown.cancelled() => return,
-            a = listener.accept() => a,
+            a = accept(&listener) => a,
         };
-        let stream = match accepted {
-            Ok((s, _)) => s,
+        let accepted = match accepted {
+            Ok(a) => a,
             Err(e) => {
                 tracing::warn!("accept: {e}");
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -108,27 +170,53 @@ async fn accept_loop(
         };
         let daemon = daemon.clone();
         let shutdown = shutdown.clone();
+        let tls = tls.clone();
         tracker.spawn(async move {
-            let service = service_fn(move |req| {
-                let daemon = daemon.clone();
-                async move { Ok::<_, std::convert::Infallible>(crate::api::handle(daemon, req).await) }
-            });
-            let conn = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
-            tokio::pin!(conn);
-            tokio::select! {
-                r = conn.as_mut() => {
-                    if let Err(e) = r {
-                        tracing::debug!("connection: {e}");
+            match (accepted, tls) {
+                (Accepted::Unix(s), _) => serve(daemon, s, shutdown).await,
+                (Accepted::Tcp(s, _), None) => serve(daemon, s, shutdown).await,
+                (Accepted::Tcp(s, peer), Some(acceptor)) => {
+                    // The handshake runs in the connection's task, so a slow or silent
+                    // client never holds up the accept loop.
+                    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(s));
+                    let stream = tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        h = handshake => h,
+                    };
+                    match stream {
+                        Ok(Ok(s)) => serve(daemon, crate::tls::TlsConn::new(s), shutdown).await,
+                        Ok(Err(e)) => tracing::info!(peer = %peer, "TLS handshake failed: {e}"),
+                        Err(_) => tracing::info!(peer = %peer, "TLS handshake timed out"),
                     }
-                }
-                _ = shutdown.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(Duration::from_secs(1), conn).await;
                 }
             }
         });
+    }
+}
+
+/// Serves HTTP/1.1 (with upgrades, for hijacked attach and exec) on one connection.
+async fn serve<S>(daemon: Arc<Daemon>, stream: S, shutdown: CancellationToken)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| {
+        let daemon = daemon.clone();
+        async move { Ok::<_, std::convert::Infallible>(crate::api::handle(daemon, req).await) }
+    });
+    let conn = http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!("connection: {e}");
+            }
+        }
+        _ = shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(Duration::from_secs(1), conn).await;
+        }
     }
 }
 

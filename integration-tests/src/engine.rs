@@ -22,6 +22,8 @@ pub struct Engine {
     pub net: NetSlot,
     /// The containerd-API daemon under the engine; dropped after the engine.
     pub containerd: Daemon,
+    /// Flags added after the harness's own (see `start_with_args`).
+    extra_args: Vec<String>,
 }
 
 /// A statically linked init for `--init` (busybox has no libc for a dynamic one): the
@@ -91,6 +93,7 @@ impl Engine {
             dir,
             net,
             containerd,
+            extra_args: Vec::new(),
         };
         e.spawn();
         // The bridge and its route exist now: the next engine's choice avoids them.
@@ -160,6 +163,7 @@ impl Engine {
             .arg(&self.net.chain_prefix)
             .arg("--userland-proxy-path")
             .arg(bin("myproxy"))
+            .args(&self.extra_args)
             .env("PATH", Daemon::path_env())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
@@ -282,6 +286,33 @@ impl Engine {
                 .unwrap_or_default()
         })
         .unwrap_or_default()
+    }
+}
+
+impl Engine {
+    /// Like [`Engine::start`] (busybox loaded), with `extra` flags after the harness's
+    /// own: say `-H tcp://...` and TLS flags. The harness's UNIX socket stays, for
+    /// readiness and for `request`.
+    pub fn start_with_args(extra: &[&str]) -> Engine {
+        let containerd = Daemon::start(DaemonKind::Ours);
+        let dir = tempfile::Builder::new()
+            .prefix("engine-")
+            .tempdir()
+            .unwrap();
+        std::fs::create_dir_all(dir.path().join("docker-config")).unwrap();
+        let lock = NetSlot::lock();
+        let net = NetSlot::choose();
+        let mut e = Engine {
+            child: None,
+            dir,
+            net,
+            containerd,
+            extra_args: extra.iter().map(|a| a.to_string()).collect(),
+        };
+        e.spawn();
+        drop(lock);
+        e.load_busybox();
+        e
     }
 }
 
