@@ -39,14 +39,159 @@ const STDERR_FD: RawFd = 4;
 const READY_FD: RawFd = 5;
 
 /// The `binary://` URI that makes the shim run `engine_exe` as the logging program for
-/// `log_path`. Path bytes outside the unreserved set are percent-encoded (the shim
-/// decodes `+` as a space, so it is encoded too).
-pub fn log_uri(engine_exe: &Path, log_path: &Path) -> String {
+/// `log_path`, rotating as `opts` say. Path bytes outside the unreserved set are
+/// percent-encoded (the shim decodes `+` as a space, so it is encoded too). The options
+/// travel as query pairs in bytes, so the program never parses units.
+pub fn log_uri(engine_exe: &Path, log_path: &Path, opts: &LogOptions) -> String {
     format!(
-        "binary://{}?{LOG_DRIVER_ARG}&path={}",
+        "binary://{}?{LOG_DRIVER_ARG}&path={}&{MAX_SIZE}={}&{MAX_FILE}={}",
         encode(&engine_exe.to_string_lossy(), true),
-        encode(&log_path.to_string_lossy(), false)
+        encode(&log_path.to_string_lossy(), false),
+        opts.max_size.map_or(-1, |n| n as i64),
+        opts.max_file
     )
+}
+
+/// The `max-size` log option (and logging-program argument).
+pub const MAX_SIZE: &str = "max-size";
+/// The `max-file` log option (and logging-program argument).
+pub const MAX_FILE: &str = "max-file";
+/// The only log driver there is.
+pub const JSON_FILE: &str = "json-file";
+/// Our default `max-size` (Docker's json-file is unbounded unless told; a container that
+/// talks forever must not fill the disk).
+pub const DEFAULT_MAX_SIZE: u64 = 10_000_000;
+/// Our default `max-file`.
+pub const DEFAULT_MAX_FILE: u32 = 3;
+
+/// How a container's json-file log rotates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogOptions {
+    /// Bytes a file may hold before the next entry goes to a fresh one; `None`: no limit.
+    pub max_size: Option<u64>,
+    /// Files kept in all, the one being written included (at least 1).
+    pub max_file: u32,
+}
+
+impl Default for LogOptions {
+    fn default() -> LogOptions {
+        LogOptions {
+            max_size: Some(DEFAULT_MAX_SIZE),
+            max_file: DEFAULT_MAX_FILE,
+        }
+    }
+}
+
+/// A log option Docker's json-file driver would refuse (or one we do not support); the
+/// text is the message the API answers with (400).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct LogOptError(pub String);
+
+/// Keys Docker's json-file driver knows; `max-size` and `max-file` are honoured, the
+/// others (labels, env, tag, compress) are accepted only when they ask for nothing.
+const KNOWN_KEYS: &[&str] = &[
+    MAX_SIZE,
+    MAX_FILE,
+    "compress",
+    "labels",
+    "labels-regex",
+    "env",
+    "env-regex",
+    "tag",
+];
+
+impl LogOptions {
+    /// Checks a log driver name and its options, as `HostConfig.LogConfig` or the
+    /// daemon's `--log-opt`s give them: Docker's keys and messages, our defaults for what
+    /// is not set.
+    pub fn from_config(
+        kind: &str,
+        config: &std::collections::BTreeMap<String, String>,
+    ) -> Result<LogOptions, LogOptError> {
+        if !kind.is_empty() && kind != JSON_FILE {
+            return Err(LogOptError(format!(
+                "log driver {kind:?} is not supported: this engine has only json-file"
+            )));
+        }
+        for (key, value) in config {
+            match key.as_str() {
+                MAX_SIZE | MAX_FILE => {}
+                "compress" if matches!(value.as_str(), "" | "false" | "0") => {}
+                "labels" | "labels-regex" | "env" | "env-regex" | "tag" if value.is_empty() => {}
+                k if KNOWN_KEYS.contains(&k) => {
+                    return Err(LogOptError(format!(
+                        "log opt '{k}' is not supported by this engine's json-file driver"
+                    )));
+                }
+                k => {
+                    return Err(LogOptError(format!(
+                        "unknown log opt '{k}' for json-file log driver"
+                    )));
+                }
+            }
+        }
+        let max_size = match config.get(MAX_SIZE) {
+            None => Some(DEFAULT_MAX_SIZE),
+            Some(v) => parse_size(v)?,
+        };
+        let (max_file, explicit) = match config.get(MAX_FILE) {
+            None => (DEFAULT_MAX_FILE, false),
+            Some(v) => {
+                let n: i64 = v.trim().parse().map_err(|_| {
+                    LogOptError(format!("strconv.Atoi: parsing {v:?}: invalid syntax"))
+                })?;
+                if n < 1 {
+                    return Err(LogOptError("max-file cannot be less than 1".into()));
+                }
+                (u32::try_from(n).unwrap_or(u32::MAX), true)
+            }
+        };
+        if max_size.is_none() && explicit && max_file > 1 {
+            return Err(LogOptError(
+                "max-file cannot be greater than 1 when max-size is unlimited (-1)".into(),
+            ));
+        }
+        Ok(LogOptions {
+            max_size,
+            max_file: if max_size.is_none() { 1 } else { max_file },
+        })
+    }
+}
+
+/// Parses `max-size` as Docker does (go-units `FromHumanSize`: decimal multipliers, so
+/// `10m` is 10,000,000 bytes; `k`, `m`, `g`, `t`, `p`, optional `b`/`ib`, a fraction
+/// allowed), plus `-1` for no limit. `None` means unlimited.
+pub fn parse_size(s: &str) -> Result<Option<u64>, LogOptError> {
+    if s == "-1" {
+        return Ok(None);
+    }
+    let invalid = || LogOptError(format!("invalid size: '{s}'"));
+    let digits_end = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(digits_end);
+    if num.is_empty() || num.starts_with('.') || num.ends_with('.') {
+        return Err(invalid());
+    }
+    let value: f64 = num.parse().map_err(|_| invalid())?;
+    let unit = unit.strip_prefix(' ').unwrap_or(unit).to_ascii_lowercase();
+    let unit = unit.strip_suffix('b').unwrap_or(&unit);
+    let unit = unit.strip_suffix('i').unwrap_or(unit);
+    let mult: f64 = match unit {
+        "" => 1.0,
+        "k" => 1e3,
+        "m" => 1e6,
+        "g" => 1e9,
+        "t" => 1e12,
+        "p" => 1e15,
+        _ => return Err(invalid()),
+    };
+    let bytes = (value * mult) as u64;
+    if bytes == 0 {
+        return Err(LogOptError("max-size must be a positive number".into()));
+    }
+    Ok(Some(bytes))
 }
 
 fn encode(s: &str, keep_slash: bool) -> String {
@@ -65,36 +210,64 @@ fn encode(s: &str, keep_slash: bool) -> String {
 }
 
 /// Whether `args` (argv without argv[0]) are a logging-program invocation. The shims
-/// build argv from the URI's query: ours as `log-driver path <file>`; containerd 1.6's
-/// in Go map order, with a bare key followed by an empty value, so
-/// `log-driver "" path <file>` or `path <file> log-driver ""`.
+/// build argv from the URI's query: ours in order, as `log-driver path <file> max-size
+/// <n> max-file <n>`; containerd 1.6's in Go map order, with a bare key followed by an
+/// empty value, so `max-file 3 log-driver "" path <file> max-size 10` or any other order.
 pub fn is_logger_invocation(args: &[String]) -> bool {
     match args.first().map(String::as_str) {
         Some(LOG_DRIVER_ARG) => true,
-        Some("path") => args.iter().any(|a| a == LOG_DRIVER_ARG),
+        Some("path" | MAX_SIZE | MAX_FILE) => args.iter().any(|a| a == LOG_DRIVER_ARG),
         _ => false,
     }
 }
 
-/// The log file named by the logging program's arguments, in any order: `log-driver`
-/// (optionally followed by the empty value containerd's shim gives a bare key) and
-/// `path <file>`.
-fn parse_args(args: &[String]) -> Result<String, String> {
+/// What the logging program's arguments ask for.
+#[derive(Debug, PartialEq, Eq)]
+struct Args {
+    path: String,
+    opts: LogOptions,
+}
+
+/// The logging program's arguments, in any order: `log-driver` (optionally followed by
+/// the empty value containerd's shim gives a bare key), `path <file>`, and `max-size
+/// <bytes or -1>` and `max-file <n>` (absent: no rotation, as before rotation existed).
+fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut path = None;
+    let mut opts = LogOptions {
+        max_size: None,
+        max_file: 1,
+    };
     let mut it = args.iter().peekable();
     while let Some(k) = it.next() {
         match k.as_str() {
             LOG_DRIVER_ARG => {
                 it.next_if(|v| v.is_empty());
             }
-            "path" => match it.next() {
-                Some(v) if !v.is_empty() => path = Some(v.clone()),
-                _ => return Err("the path argument has no value".into()),
-            },
+            key @ ("path" | MAX_SIZE | MAX_FILE) => {
+                let Some(v) = it.next().filter(|v| !v.is_empty()) else {
+                    return Err(format!("the {key} argument has no value"));
+                };
+                let bad = || format!("bad {key} {v:?}");
+                match key {
+                    "path" => path = Some(v.clone()),
+                    MAX_SIZE => {
+                        let n: i64 = v.parse().map_err(|_| bad())?;
+                        opts.max_size = match n {
+                            -1 => None,
+                            n if n > 0 => Some(n as u64),
+                            _ => return Err(bad()),
+                        };
+                    }
+                    _ => {
+                        opts.max_file = v.parse().ok().filter(|&n| n >= 1).ok_or_else(bad)?;
+                    }
+                }
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    path.ok_or_else(|| "missing the path argument".into())
+    let path = path.ok_or("missing the path argument")?;
+    Ok(Args { path, opts })
 }
 
 /// Set by SIGTERM: containerd's shim sends it when the task is deleted (right after
@@ -142,8 +315,8 @@ fn catch_sigterm() -> Option<OwnedFd> {
 /// Call it before any async runtime starts: it blocks until the container's output ends,
 /// or until SIGTERM, after which it writes what the pipes still hold and exits.
 pub fn run_logger(args: &[String]) -> i32 {
-    let path = match parse_args(args) {
-        Ok(p) => p,
+    let Args { path, opts } = match parse_args(args) {
+        Ok(a) => a,
         Err(e) => {
             eprintln!("myengined log-driver: {e}");
             return 2;
@@ -168,7 +341,7 @@ pub fn run_logger(args: &[String]) -> i32 {
     unsafe { libc::syscall(libc::SYS_close_range, READY_FD as u32 + 1, u32::MAX, 0) };
     let ready = take(READY_FD);
     let wake = catch_sigterm();
-    let file = open_log(Path::new(&path));
+    let file = RotatingFile::open(Path::new(&path), opts);
     if let Err(e) = &file {
         // Keep draining anyway: the container must never block on its output.
         eprintln!("myengined log-driver: opening {path}: {e}");
@@ -179,13 +352,15 @@ pub fn run_logger(args: &[String]) -> i32 {
     if sink.file.is_some() { 0 } else { 1 }
 }
 
-fn open_log(path: &Path) -> std::io::Result<File> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
+/// Opens (creating) a log file for appending and takes the shared lock readers look for.
+fn open_locked(path: &Path, truncate: bool) -> std::io::Result<File> {
+    // A fresh file (left over by a crash mid-rotation, if it exists) starts empty;
+    // otherwise append to what a previous run wrote.
     let file = std::fs::OpenOptions::new()
-        .append(true)
+        .append(!truncate)
+        .write(truncate)
         .create(true)
+        .truncate(truncate)
         .mode(0o640)
         .custom_flags(libc::O_CLOEXEC)
         .open(path)?;
@@ -196,19 +371,126 @@ fn open_log(path: &Path) -> std::io::Result<File> {
     Ok(file)
 }
 
+/// The name of the `n`-th rotated file of `path` (`<id>-json.log.1` is the newest).
+pub fn rotated_path(path: &Path, n: u32) -> std::path::PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(format!(".{n}"));
+    s.into()
+}
+
+/// A json-file log that rotates as Docker's does: before an entry would take the file
+/// past `max_size`, `<log>.1` becomes `<log>.2` and so on (the oldest beyond `max_file`
+/// is deleted), the full file becomes `<log>.1`, and writing goes on in a fresh `<log>`.
+///
+/// The name `<log>` never disappears, and always names the file being written, which
+/// holds the readers' lock: the full file is hard-linked to `<log>.1` and a fresh file,
+/// locked first, is renamed over `<log>`. A reader that sees `<log>` name another inode
+/// knows the file it reads is complete.
+pub(crate) struct RotatingFile {
+    path: std::path::PathBuf,
+    file: File,
+    size: u64,
+    opts: LogOptions,
+}
+
+impl RotatingFile {
+    pub(crate) fn open(path: &Path, opts: LogOptions) -> std::io::Result<RotatingFile> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = open_locked(path, false)?;
+        let size = file.metadata()?.len();
+        Ok(RotatingFile {
+            path: path.to_owned(),
+            file,
+            size,
+            opts,
+        })
+    }
+
+    /// Writes whole entries (`data` is a run of json lines), rotating between entries.
+    /// A failed rotation keeps writing to the current file: losing the limit beats
+    /// losing output.
+    pub(crate) fn write_entries(&mut self, mut data: &[u8]) -> std::io::Result<()> {
+        while !data.is_empty() {
+            let Some(max) = self.opts.max_size else {
+                self.size += data.len() as u64;
+                return self.file.write_all(data);
+            };
+            // The longest run of whole entries that fits; at least one entry, so an
+            // entry bigger than max-size gets a file of its own.
+            let room = max.saturating_sub(self.size) as usize;
+            let mut end = 0;
+            for (i, _) in data.iter().enumerate().filter(|&(_, &b)| b == b'\n') {
+                if i < room {
+                    end = i + 1;
+                } else {
+                    break;
+                }
+            }
+            if end == 0 {
+                if self.size > 0 {
+                    if let Err(e) = self.rotate() {
+                        eprintln!(
+                            "myengined log-driver: rotating {}: {e}",
+                            self.path.display()
+                        );
+                        self.size = 0; // Try again only after another max-size.
+                    }
+                    continue;
+                }
+                end = data
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(data.len(), |i| i + 1);
+            }
+            self.file.write_all(&data[..end])?;
+            self.size += end as u64;
+            data = &data[end..];
+        }
+        Ok(())
+    }
+
+    fn rotate(&mut self) -> std::io::Result<()> {
+        let keep = self.opts.max_file;
+        if keep > 1 {
+            match std::fs::remove_file(rotated_path(&self.path, keep - 1)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+            for n in (1..keep - 1).rev() {
+                match std::fs::rename(rotated_path(&self.path, n), rotated_path(&self.path, n + 1))
+                {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+            }
+            std::fs::hard_link(&self.path, rotated_path(&self.path, 1))?;
+        }
+        let mut fresh_name = self.path.as_os_str().to_owned();
+        fresh_name.push(".new");
+        let fresh_name = std::path::PathBuf::from(fresh_name);
+        let fresh = open_locked(&fresh_name, true)?;
+        std::fs::rename(&fresh_name, &self.path)?;
+        self.file = fresh;
+        self.size = 0;
+        Ok(())
+    }
+}
+
 /// Where encoded entries go.
 trait Sink {
     fn write_entries(&mut self, data: &[u8]);
 }
 
 struct FileSink {
-    file: Option<File>,
+    file: Option<RotatingFile>,
 }
 
 impl Sink for FileSink {
     fn write_entries(&mut self, data: &[u8]) {
         if let Some(f) = &mut self.file
-            && let Err(e) = f.write_all(data)
+            && let Err(e) = f.write_entries(data)
         {
             // Losing a line beats blocking the container: report and carry on.
             eprintln!("myengined log-driver: writing the log: {e}");
@@ -509,10 +791,11 @@ mod tests {
         let uri = log_uri(
             Path::new("/usr/local/bin/my engined"),
             Path::new("/var/lib/my+engine/c&x=1/json.log"),
+            &LogOptions::default(),
         );
         assert_eq!(
             uri,
-            "binary:///usr/local/bin/my%20engined?log-driver&path=%2Fvar%2Flib%2Fmy%2Bengine%2Fc%26x%3D1%2Fjson.log"
+            "binary:///usr/local/bin/my%20engined?log-driver&path=%2Fvar%2Flib%2Fmy%2Bengine%2Fc%26x%3D1%2Fjson.log&max-size=10000000&max-file=3"
         );
         // The shim's rules (shim/src/io.rs `Sink::parse`): split at `?`, `&` and `=`,
         // percent-decode, `+` is a space; empty values are dropped.
@@ -544,8 +827,18 @@ mod tests {
         }
         assert_eq!(
             args,
-            ["log-driver", "path", "/var/lib/my+engine/c&x=1/json.log"]
+            [
+                "log-driver",
+                "path",
+                "/var/lib/my+engine/c&x=1/json.log",
+                "max-size",
+                "10000000",
+                "max-file",
+                "3"
+            ]
         );
+        let parsed = parse_args(&args).unwrap();
+        assert_eq!(parsed.opts, LogOptions::default());
     }
 
     fn strings(v: &[&str]) -> Vec<String> {
@@ -564,13 +857,62 @@ mod tests {
         ] {
             let args = strings(argv);
             assert!(is_logger_invocation(&args), "{argv:?}");
-            assert_eq!(parse_args(&args).as_deref(), Ok("/l/c.log"), "{argv:?}");
+            assert_eq!(
+                parse_args(&args).map(|a| a.path).as_deref(),
+                Ok("/l/c.log"),
+                "{argv:?}"
+            );
+        }
+        // With the rotation options, in any of Go's map orders.
+        for argv in [
+            &[
+                "max-file",
+                "2",
+                "log-driver",
+                "",
+                "path",
+                "/l/c.log",
+                "max-size",
+                "-1",
+            ][..],
+            &[
+                "max-size",
+                "-1",
+                "path",
+                "/l/c.log",
+                "max-file",
+                "2",
+                "log-driver",
+                "",
+            ],
+            &[
+                "log-driver",
+                "path",
+                "/l/c.log",
+                "max-size",
+                "-1",
+                "max-file",
+                "2",
+            ],
+        ] {
+            let args = strings(argv);
+            assert!(is_logger_invocation(&args), "{argv:?}");
+            let a = parse_args(&args).unwrap();
+            assert_eq!(a.path, "/l/c.log");
+            assert_eq!(
+                a.opts,
+                LogOptions {
+                    max_size: None,
+                    max_file: 2
+                }
+            );
         }
         // Daemon flags are not the logging program.
         for argv in [
             &["-H", "unix:///x"][..],
             &[],
             &["path", "/x"],
+            &["max-size", "1"],
             &["--log-driver"],
         ] {
             assert!(!is_logger_invocation(&strings(argv)), "{argv:?}");
@@ -590,5 +932,189 @@ mod tests {
             2
         );
         assert_eq!(run_logger(&["path".into()]), 2);
+        for bad in [["max-size", "1k"], ["max-size", "0"], ["max-file", "0"]] {
+            let mut argv = strings(&["log-driver", "path", "/x"]);
+            argv.extend(strings(&bad));
+            assert_eq!(run_logger(&argv), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn sizes_parse_like_docker() {
+        for (text, bytes) in [
+            ("1", 1),
+            ("1k", 1000),
+            ("10m", 10_000_000),
+            ("10M", 10_000_000),
+            ("1g", 1_000_000_000),
+            ("2kb", 2000),
+            ("2KiB", 2000),
+            ("1.5m", 1_500_000),
+            ("3 k", 3000),
+        ] {
+            assert_eq!(parse_size(text), Ok(Some(bytes)), "{text}");
+        }
+        assert_eq!(parse_size("-1"), Ok(None));
+        for bad in ["", "k", "1x", "-2", "1.k", "1..5", "ten", " 1"] {
+            assert_eq!(
+                parse_size(bad),
+                Err(LogOptError(format!("invalid size: '{bad}'"))),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            parse_size("0").unwrap_err().0,
+            "max-size must be a positive number"
+        );
+    }
+
+    fn config(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn log_config_defaults_and_docker_errors() {
+        assert_eq!(
+            LogOptions::from_config("", &config(&[])),
+            Ok(LogOptions {
+                max_size: Some(10_000_000),
+                max_file: 3
+            })
+        );
+        assert_eq!(
+            LogOptions::from_config(
+                "json-file",
+                &config(&[("max-size", "1m"), ("max-file", "2")])
+            ),
+            Ok(LogOptions {
+                max_size: Some(1_000_000),
+                max_file: 2
+            })
+        );
+        // Unlimited: one file, whatever the default max-file.
+        assert_eq!(
+            LogOptions::from_config("", &config(&[("max-size", "-1")])),
+            Ok(LogOptions {
+                max_size: None,
+                max_file: 1
+            })
+        );
+        let err = |kind: &str, pairs: &[(&str, &str)]| {
+            LogOptions::from_config(kind, &config(pairs)).unwrap_err().0
+        };
+        assert_eq!(
+            err("", &[("max-file", "0")]),
+            "max-file cannot be less than 1"
+        );
+        assert_eq!(
+            err("", &[("max-file", "x")]),
+            "strconv.Atoi: parsing \"x\": invalid syntax"
+        );
+        assert_eq!(err("", &[("max-size", "12q")]), "invalid size: '12q'");
+        assert_eq!(
+            err("", &[("max-size", "-1"), ("max-file", "2")]),
+            "max-file cannot be greater than 1 when max-size is unlimited (-1)"
+        );
+        assert_eq!(
+            err("", &[("foo", "1")]),
+            "unknown log opt 'foo' for json-file log driver"
+        );
+        assert!(err("", &[("tag", "{{.Name}}")]).contains("not supported"));
+        assert!(LogOptions::from_config("", &config(&[("compress", "false")])).is_ok());
+        for kind in ["none", "local", "syslog"] {
+            assert!(err(kind, &[]).contains("not supported"), "{kind}");
+        }
+    }
+
+    fn read_logs(path: &Path) -> Vec<String> {
+        logs_of(&std::fs::read(path).unwrap())
+    }
+
+    #[test]
+    fn rotates_keeping_max_file_files_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c-json.log");
+        let opts = LogOptions {
+            max_size: Some(1000),
+            max_file: 3,
+        };
+        let mut f = RotatingFile::open(&path, opts).unwrap();
+        let mut longest = 0;
+        for i in 0..200 {
+            let mut entry = Vec::new();
+            // Batches of varying length, as the pump writes them.
+            for j in 0..(i % 4 + 1) {
+                encode_entry(format!("{i}-{j}\n").as_bytes(), "stdout", t(), &mut entry);
+            }
+            longest = longest.max(entry.len());
+            f.write_entries(&entry).unwrap();
+        }
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 3, "{names:?}");
+        let chain = [rotated_path(&path, 2), rotated_path(&path, 1), path.clone()];
+        let mut all = Vec::new();
+        for p in &chain {
+            let len = std::fs::metadata(p).unwrap().len();
+            assert!(len <= 1000, "{} has {len} bytes", p.display());
+            all.extend(read_logs(p));
+        }
+        // The newest entries, contiguous and in order, ending with the last written.
+        let expected: Vec<String> = (0..200)
+            .flat_map(|i| (0..(i % 4 + 1)).map(move |j| format!("{i}-{j}\n")))
+            .collect();
+        assert!(expected.ends_with(&all), "{all:?}");
+        assert!(all.len() > 20);
+
+        // The file keeps its readers' lock across rotations.
+        let cur = File::open(&path).unwrap();
+        // SAFETY: flock on our own descriptor.
+        assert_ne!(
+            unsafe { libc::flock(cur.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+            0
+        );
+        drop(f);
+        // SAFETY: as above.
+        assert_eq!(
+            unsafe { libc::flock(cur.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+            0
+        );
+    }
+
+    #[test]
+    fn entries_bigger_than_max_size_get_a_file_each_and_max_file_1_truncates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c-json.log");
+        let opts = LogOptions {
+            max_size: Some(10),
+            max_file: 1,
+        };
+        let mut f = RotatingFile::open(&path, opts).unwrap();
+        for i in 0..5 {
+            let mut e = Vec::new();
+            encode_entry(format!("entry {i}\n").as_bytes(), "stderr", t(), &mut e);
+            f.write_entries(&e).unwrap();
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert_eq!(read_logs(&path), ["entry 4\n"]);
+
+        // Unlimited never rotates.
+        let mut f = RotatingFile::open(
+            &path,
+            LogOptions {
+                max_size: None,
+                max_file: 1,
+            },
+        )
+        .unwrap();
+        let mut e = Vec::new();
+        encode_entry(b"more\n", "stdout", t(), &mut e);
+        f.write_entries(&e).unwrap();
+        assert_eq!(read_logs(&path), ["entry 4\n", "more\n"]);
     }
 }

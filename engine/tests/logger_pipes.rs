@@ -46,6 +46,11 @@ struct Logger {
 
 impl Logger {
     fn start(log: &Path) -> Logger {
+        Logger::start_with(&format!("log-driver\npath\n{}", log.display()))
+    }
+
+    /// Starts the program with `args` (newline-separated).
+    fn start_with(args: &str) -> Logger {
         let (out_r, out_w) = pipe();
         let (err_r, err_w) = pipe();
         let (ready_r, ready_w) = pipe();
@@ -58,7 +63,7 @@ impl Logger {
             "--test-threads=1",
         ])
         .env_clear()
-        .env(ARGS_ENV, format!("log-driver\npath\n{}", log.display()))
+        .env(ARGS_ENV, args)
         .env("CONTAINER_ID", "c1")
         .env("CONTAINER_NAMESPACE", "moby")
         .stdin(Stdio::null())
@@ -297,4 +302,103 @@ fn sigterm_drains_what_is_written_then_exits() {
         e.iter()
             .any(|v| v["log"] == "partial" && v["stream"] == "stderr")
     );
+}
+
+fn numbers_in(path: &Path) -> Vec<u32> {
+    entries(path)
+        .iter()
+        .map(|e| e["log"].as_str().unwrap().trim_end().parse().unwrap())
+        .collect()
+}
+
+/// Rotation options in containerd 1.6's argument order (Go map order, bare key with an
+/// empty value): files stay within max-size and max-file, the newest lines survive in
+/// order, and a follower started first sees every line across the rotations.
+#[tokio::test]
+async fn rotates_by_max_size_and_max_file_and_a_follower_sees_every_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("c1-json.log");
+    let mut l = Logger::start_with(&format!(
+        "max-file\n3\nlog-driver\n\npath\n{}\nmax-size\n2000",
+        log.display()
+    ));
+    let stop = CancellationToken::new();
+    let follower = logs::read(
+        log.clone(),
+        ReadOptions {
+            follow: true,
+            stdout: true,
+            stderr: true,
+            ..Default::default()
+        },
+        stop.clone(),
+    );
+    let collected = tokio::spawn(async move {
+        let lines: Vec<u32> = follower
+            .map(|e| {
+                String::from_utf8(e.unwrap().line)
+                    .unwrap()
+                    .trim_end()
+                    .parse::<u32>()
+                    .unwrap()
+            })
+            .collect()
+            .await;
+        lines
+    });
+    let total = 600u32;
+    for i in 0..total {
+        l.out(format!("{i}\n").as_bytes());
+        if i % 5 == 4 {
+            // Slow enough for a 50 ms poller to see most rotations one at a time.
+            tokio::time::sleep(Duration::from_millis(6)).await;
+        }
+    }
+    assert_eq!(l.finish(), 0);
+    stop.cancel();
+    let followed = tokio::time::timeout(Duration::from_secs(10), collected)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(followed, (0..total).collect::<Vec<_>>());
+
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["c1-json.log", "c1-json.log.1", "c1-json.log.2"],
+        "max-file counts the current file"
+    );
+    let mut kept = Vec::new();
+    for name in names.iter().rev() {
+        let p = dir.path().join(name);
+        let len = std::fs::metadata(&p).unwrap().len();
+        assert!(len <= 2000, "{name}: {len} bytes");
+        kept.extend(numbers_in(&p));
+    }
+    assert_eq!(*kept.last().unwrap(), total - 1);
+    assert!(kept.windows(2).all(|w| w[1] == w[0] + 1), "{kept:?}");
+    // `logs` reads the same window, oldest file first.
+    let read: Vec<u32> = logs::read(
+        log.clone(),
+        ReadOptions {
+            stdout: true,
+            stderr: true,
+            ..Default::default()
+        },
+        CancellationToken::new(),
+    )
+    .map(|e| {
+        String::from_utf8(e.unwrap().line)
+            .unwrap()
+            .trim_end()
+            .parse::<u32>()
+            .unwrap()
+    })
+    .collect()
+    .await;
+    assert_eq!(read, kept);
 }

@@ -1,9 +1,15 @@
 //! Reading a container's json-file log (written by the `logger` program) for
 //! `GET /containers/{id}/logs` and attach: tail from the end, filter by time and stream,
 //! follow appended lines until the container exits, and frame entries for the API.
+//!
+//! The log rotates (`<log>.2`, `<log>.1`, `<log>`, oldest first): readers go through the
+//! rotated files before the current one, and a follower that sees `<log>` name another
+//! inode finishes the file it has open and goes on with the ones that came after it.
 
+use std::collections::VecDeque;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -146,57 +152,91 @@ impl Reader {
     }
 
     async fn run(mut self, path: &Path, stop: CancellationToken) -> io::Result<()> {
-        let mut file = loop {
-            match tokio::fs::File::open(path).await {
-                Ok(f) => break f,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    if !self.opts.follow || stop.is_cancelled() {
-                        return Ok(());
-                    }
-                    tokio::select! {
-                        _ = tokio::time::sleep(POLL_INTERVAL) => {}
-                        _ = stop.cancelled() => {}
-                    }
-                }
-                Err(e) => return Err(e),
+        let chain = loop {
+            let p = path.to_owned();
+            let chain = blocking(move || open_chain(&p)).await?;
+            if !chain.is_empty() {
+                break chain;
             }
-        };
-        if let Some(n) = self.opts.tail {
-            let std_file = file.try_clone().await?.into_std().await;
-            let start = tokio::task::spawn_blocking(move || tail_offset(std_file, n))
-                .await
-                .map_err(io::Error::other)??;
-            file.seek(SeekFrom::Start(start)).await?;
-        }
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut stopping = false;
-        loop {
-            // Everything there is now.
-            loop {
-                let n = file.read(&mut buf).await?;
-                if n == 0 {
-                    break;
-                }
-                if let Flow::Done = self.consume(&buf[..n]).await {
-                    return Ok(());
-                }
-            }
-            if !self.opts.follow || stopping {
-                return Ok(());
-            }
-            if self.opts.until.is_some_and(|until| Utc::now() > until) {
+            if !self.opts.follow || stop.is_cancelled() {
                 return Ok(());
             }
             tokio::select! {
                 _ = tokio::time::sleep(POLL_INTERVAL) => {}
-                _ = stop.cancelled() => {
-                    // The container is gone; its last output may still be on its way
-                    // through the logging program. Wait for that to finish, then read
-                    // once more.
-                    wait_for_logger(path).await;
-                    stopping = true;
+                _ = stop.cancelled() => {}
+            }
+        };
+        let mut queue: VecDeque<(std::fs::File, u64)> = match self.opts.tail {
+            Some(n) => blocking(move || tail_chain(chain, n)).await?,
+            None => chain.into_iter().map(|f| (f, 0)).collect(),
+        };
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut stopping = false;
+        while let Some((file, start)) = queue.pop_front() {
+            let meta = file.metadata()?;
+            let id = (meta.dev(), meta.ino());
+            let mut file = tokio::fs::File::from_std(file);
+            file.seek(SeekFrom::Start(start)).await?;
+            if !self.partial.is_empty() {
+                tracing::warn!("skipping an unfinished log line at the end of a rotated file");
+                self.partial.clear();
+            }
+            loop {
+                // Everything there is now.
+                if let Flow::Done = self.drain(&mut file, &mut buf).await? {
+                    return Ok(());
                 }
-                _ = self.tx.closed() => return Ok(()),
+                if !queue.is_empty() {
+                    break;
+                }
+                if !self.opts.follow {
+                    return Ok(());
+                }
+                // Once `path` names another file the logger no longer writes this one:
+                // read what it wrote last, then go on with the files after it.
+                let p = path.to_owned();
+                if let Some(next) = blocking(move || successors(&p, id)).await? {
+                    if let Flow::Done = self.drain(&mut file, &mut buf).await? {
+                        return Ok(());
+                    }
+                    if next.is_empty() {
+                        // The log is gone (the container was removed).
+                        return Ok(());
+                    }
+                    queue.extend(next.into_iter().map(|f| (f, 0)));
+                    break;
+                }
+                if stopping {
+                    return Ok(());
+                }
+                if self.opts.until.is_some_and(|until| Utc::now() > until) {
+                    return Ok(());
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                    _ = stop.cancelled(), if !stopping => {
+                        // The container is gone; its last output may still be on its way
+                        // through the logging program. Wait for that to finish, then read
+                        // once more (and look once more for a rotation).
+                        wait_for_logger(path).await;
+                        stopping = true;
+                    }
+                    _ = self.tx.closed() => return Ok(()),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads `file` to its current end.
+    async fn drain(&mut self, file: &mut tokio::fs::File, buf: &mut [u8]) -> io::Result<Flow> {
+        loop {
+            let n = file.read(buf).await?;
+            if n == 0 {
+                return Ok(Flow::Continue);
+            }
+            if let Flow::Done = self.consume(&buf[..n]).await {
+                return Ok(Flow::Done);
             }
         }
     }
@@ -272,10 +312,111 @@ async fn wait_for_logger(path: &Path) {
     }
 }
 
-/// The offset where the last `n` complete entries start, found by reading backwards from
-/// the end in blocks, so a long log costs only what is shown. An unfinished last line
-/// (no newline yet) is not counted: it is read once complete.
-fn tail_offset(mut file: std::fs::File, n: usize) -> io::Result<u64> {
+/// Runs blocking file work off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(io::Error::other)?
+}
+
+/// How many rotated files a reader looks for; far above any sane `max-file`.
+const MAX_ROTATED: u32 = 10_000;
+
+/// Opens `path` and its rotated files, newest first, stopping at the first missing one
+/// or at the file with inode `stop_at` (included). Renames under our feet show as the
+/// same inode opened twice (a file moving from `.n` to `.n+1` as we go from one to the
+/// next); then we look again.
+fn open_newest_first(path: &Path, stop_at: Option<(u64, u64)>) -> io::Result<Vec<std::fs::File>> {
+    'again: for attempt in 0..200 {
+        if attempt > 0 {
+            // The logger is in the middle of a burst of rotations; let it get ahead.
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let mut files: Vec<std::fs::File> = Vec::new();
+        let mut seen = Vec::new();
+        for n in 0..=MAX_ROTATED {
+            let p = if n == 0 {
+                path.to_owned()
+            } else {
+                crate::logger::rotated_path(path, n)
+            };
+            let f = match std::fs::File::open(&p) {
+                Ok(f) => f,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => break,
+                Err(e) => return Err(e),
+            };
+            let m = f.metadata()?;
+            let id = (m.dev(), m.ino());
+            if seen.contains(&id) {
+                continue 'again;
+            }
+            seen.push(id);
+            files.push(f);
+            if Some(id) == stop_at {
+                break;
+            }
+        }
+        return Ok(files);
+    }
+    Err(io::Error::other("the log rotates too fast to be read"))
+}
+
+/// The log's files, oldest first (the current one last); empty when there is no log.
+fn open_chain(path: &Path) -> io::Result<Vec<std::fs::File>> {
+    let mut files = open_newest_first(path, None)?;
+    files.reverse();
+    Ok(files)
+}
+
+/// `None` while `path` still names the file `current`; otherwise the files written
+/// after it, oldest first (empty if the log is gone). If `current` was rotated out of
+/// existence before we looked, every file there is follows it: what was in between is
+/// lost, as with Docker's follower.
+fn successors(path: &Path, current: (u64, u64)) -> io::Result<Option<Vec<std::fs::File>>> {
+    match std::fs::metadata(path) {
+        Ok(m) if (m.dev(), m.ino()) == current => return Ok(None),
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Some(Vec::new())),
+        Err(e) => return Err(e),
+    }
+    let mut files = open_newest_first(path, Some(current))?;
+    let found = files
+        .last()
+        .and_then(|f| f.metadata().ok())
+        .map(|m| (m.dev(), m.ino()));
+    if found == Some(current) {
+        files.pop();
+    } else {
+        tracing::warn!(path = %path.display(), "log rotated faster than it was followed; some lines were missed");
+    }
+    files.reverse();
+    Ok(Some(files))
+}
+
+/// The files and offsets that hold the last `n` complete entries of the chain (oldest
+/// first), dropping older files.
+fn tail_chain(chain: Vec<std::fs::File>, n: usize) -> io::Result<VecDeque<(std::fs::File, u64)>> {
+    let mut out = VecDeque::new();
+    let mut left = n;
+    let mut files = chain;
+    while let Some(f) = files.pop() {
+        let (start, found) = tail_offset(f.try_clone()?, left)?;
+        out.push_front((f, start));
+        left -= found.min(left);
+        if left == 0 {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// The offset where the last `n` complete entries start, and how many of them the file
+/// has (fewer than `n` when the offset is 0), found by reading backwards from the end in
+/// blocks, so a long log costs only what is shown. An unfinished last line (no newline
+/// yet) is not counted: it is read once complete.
+fn tail_offset(mut file: std::fs::File, n: usize) -> io::Result<(u64, usize)> {
     const BLOCK: u64 = 64 * 1024;
     let len = file.seek(SeekFrom::End(0))?;
     let mut buf = vec![0u8; BLOCK as usize];
@@ -292,13 +433,13 @@ fn tail_offset(mut file: std::fs::File, n: usize) -> io::Result<u64> {
                 seen += 1;
                 // The (n+1)-th newline from the end precedes the n-th last entry.
                 if seen == n + 1 {
-                    return Ok(start + i as u64 + 1);
+                    return Ok((start + i as u64 + 1, n));
                 }
             }
         }
         pos = start;
     }
-    Ok(0)
+    Ok((0, seen))
 }
 
 #[cfg(test)]
@@ -395,7 +536,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("log");
         std::fs::write(&p, b"a\nbb\nccc\npartial").unwrap();
-        let off = |n| tail_offset(std::fs::File::open(&p).unwrap(), n).unwrap();
+        let off = |n| tail_offset(std::fs::File::open(&p).unwrap(), n).unwrap().0;
         assert_eq!(off(0), 9);
         assert_eq!(off(1), 5);
         assert_eq!(off(2), 2);
@@ -542,5 +683,142 @@ mod tests {
             .await
             .unwrap();
         assert!(end.is_none());
+    }
+
+    use crate::logger::{LogOptions, RotatingFile, rotated_path};
+
+    /// Writes entries `first..last` through the logger's rotating writer, a few at a time.
+    fn write_rotating(f: &mut RotatingFile, range: std::ops::Range<u32>, pause: Option<Duration>) {
+        for i in range {
+            f.write_entries(&line(&format!("{i}\n"), "stdout", at(i % 60)))
+                .unwrap();
+            if let Some(p) = pause {
+                std::thread::sleep(p);
+            }
+        }
+    }
+
+    fn numbers(v: &[String]) -> Vec<u32> {
+        v.iter().map(|l| l.trim_end().parse().unwrap()).collect()
+    }
+
+    #[tokio::test]
+    async fn reads_rotated_files_oldest_first_and_tails_across_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c-json.log");
+        let opts = LogOptions {
+            max_size: Some(500),
+            max_file: 3,
+        };
+        let mut f = RotatingFile::open(&p, opts).unwrap();
+        write_rotating(&mut f, 0..100, None);
+        assert!(rotated_path(&p, 2).exists() && !rotated_path(&p, 3).exists());
+        let got = numbers(&collect(&p, all()).await);
+        // A contiguous run ending with the last entry.
+        assert!(got.len() > 10, "{got:?}");
+        assert_eq!(*got.last().unwrap(), 99);
+        assert!(got.windows(2).all(|w| w[1] == w[0] + 1), "{got:?}");
+        let in_current = std::fs::read(&p)
+            .unwrap()
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        // A tail longer than the current file reaches into the rotated ones.
+        let n = in_current + 3;
+        let tail = numbers(
+            &collect(
+                &p,
+                ReadOptions {
+                    tail: Some(n),
+                    ..all()
+                },
+            )
+            .await,
+        );
+        assert_eq!(tail, (100 - n as u32..100).collect::<Vec<_>>());
+        // More than there is: everything.
+        let everything = collect(
+            &p,
+            ReadOptions {
+                tail: Some(10_000),
+                ..all()
+            },
+        )
+        .await;
+        assert_eq!(numbers(&everything), got);
+    }
+
+    #[tokio::test]
+    async fn follow_keeps_every_line_across_rotations() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c-json.log");
+        let opts = LogOptions {
+            max_size: Some(400),
+            max_file: 3,
+        };
+        let mut f = RotatingFile::open(&p, opts).unwrap();
+        write_rotating(&mut f, 0..3, None);
+        let stop = CancellationToken::new();
+        let s = read(
+            p.clone(),
+            ReadOptions {
+                follow: true,
+                ..all()
+            },
+            stop.clone(),
+        );
+        let writer = std::thread::spawn(move || {
+            // Several rotations a second, some two within one poll interval.
+            write_rotating(&mut f, 3..200, Some(Duration::from_millis(8)));
+            f
+        });
+        let collected = tokio::spawn(async move {
+            let mut s = s;
+            let mut got = Vec::new();
+            while let Some(e) = s.next().await {
+                got.push(String::from_utf8(e.unwrap().line).unwrap());
+            }
+            got
+        });
+        let f = tokio::task::spawn_blocking(move || writer.join().unwrap())
+            .await
+            .unwrap();
+        drop(f);
+        stop.cancel();
+        let got = tokio::time::timeout(Duration::from_secs(10), collected)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(numbers(&got), (0..200).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn follow_switches_to_the_fresh_file_with_max_file_1() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c-json.log");
+        let opts = LogOptions {
+            max_size: Some(200),
+            max_file: 1,
+        };
+        let mut f = RotatingFile::open(&p, opts).unwrap();
+        write_rotating(&mut f, 0..1, None);
+        let stop = CancellationToken::new();
+        let mut s = read(
+            p.clone(),
+            ReadOptions {
+                follow: true,
+                ..all()
+            },
+            stop.clone(),
+        );
+        assert_eq!(next(&mut s).await.unwrap(), "0\n");
+        for i in 1..20 {
+            write_rotating(&mut f, i..i + 1, None);
+            assert_eq!(next(&mut s).await.unwrap(), format!("{i}\n"));
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        drop(f);
+        stop.cancel();
+        assert!(next(&mut s).await.is_none());
     }
 }
