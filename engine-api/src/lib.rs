@@ -14,6 +14,7 @@ pub mod images;
 pub mod networks;
 pub mod stream;
 pub mod system;
+pub mod volumes;
 
 mod de;
 

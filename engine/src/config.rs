@@ -14,9 +14,29 @@ pub const NAMESPACE: &str = "myengine";
     about = "A Docker Engine API daemon on containerd"
 )]
 pub struct Flags {
-    /// Daemon socket(s) to listen on (unix:///path); may be given several times.
+    /// Daemon socket(s) to listen on (unix:///path or tcp://HOST:PORT); may be given
+    /// several times.
     #[arg(short = 'H', long = "host", value_name = "ADDRESS")]
     pub hosts: Vec<String>,
+    /// Serve tcp:// hosts over TLS (implied by --tlsverify).
+    #[arg(long)]
+    pub tls: bool,
+    /// Serve tcp:// hosts over TLS and require a client certificate signed by --tlscacert.
+    #[arg(long)]
+    pub tlsverify: bool,
+    /// CA certificate(s) client certificates must chain to (default: $DOCKER_CERT_PATH/ca.pem,
+    /// else ~/.docker/ca.pem).
+    #[arg(long, value_name = "PATH")]
+    pub tlscacert: Option<PathBuf>,
+    /// The server's certificate chain (default: $DOCKER_CERT_PATH/cert.pem, else ~/.docker/cert.pem).
+    #[arg(long, value_name = "PATH")]
+    pub tlscert: Option<PathBuf>,
+    /// The server's private key (default: $DOCKER_CERT_PATH/key.pem, else ~/.docker/key.pem).
+    #[arg(long, value_name = "PATH")]
+    pub tlskey: Option<PathBuf>,
+    /// Allow tcp:// hosts without TLS: anyone who can connect is root on this host.
+    #[arg(long)]
+    pub insecure_tcp: bool,
     /// containerd's gRPC socket.
     #[arg(long, default_value = "/run/containerd/containerd.sock")]
     pub containerd: PathBuf,
@@ -59,6 +79,10 @@ pub struct Flags {
     /// Prefix of our iptables chains; distinct prefixes let several engines share a host.
     #[arg(long, default_value = DEFAULT_CHAIN_PREFIX, hide = true)]
     pub chain_prefix: String,
+    /// Default json-file log options, `max-size=10m` or `max-file=3` (the defaults); may be
+    /// given several times. A container's own `--log-opt`s win.
+    #[arg(long = "log-opt", value_name = "KEY=VALUE")]
+    pub log_opts: Vec<String>,
 }
 
 /// The default bridge's link name.
@@ -74,6 +98,10 @@ pub const DEFAULT_ADDRESS_POOL: &str = "base=10.211.0.0/16,size=24";
 pub struct Config {
     /// UNIX socket paths to serve on.
     pub hosts: Vec<PathBuf>,
+    /// TCP addresses (`HOST:PORT`) to serve on.
+    pub tcp_hosts: Vec<String>,
+    /// How the TCP addresses are secured; None only with --insecure-tcp or without any.
+    pub tls: Option<TlsConfig>,
     pub containerd: PathBuf,
     pub data_root: PathBuf,
     pub exec_root: PathBuf,
@@ -84,6 +112,8 @@ pub struct Config {
     /// This program, started by the shim as the json-file logging program.
     pub engine_exe: PathBuf,
     pub network: NetworkConfig,
+    /// The daemon's `--log-opt`s: defaults merged under each container's LogConfig.Config.
+    pub log_opts: std::collections::BTreeMap<String, String>,
 }
 
 /// The networking part of the configuration.
@@ -102,12 +132,32 @@ pub struct NetworkConfig {
     pub pool_size: u8,
 }
 
+/// The files of `--tls`/`--tlsverify`, resolved against their defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// Require a client certificate that chains to `ca` (`--tlsverify`).
+    pub verify: bool,
+    /// The CA bundle; only read with `verify`.
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("invalid host {0:?}: only unix:///path is supported")]
+    #[error("invalid host {0:?}: want unix:///path or tcp://HOST:PORT")]
     Host(String),
+    #[error(
+        "refusing to listen on tcp://{0} without TLS: anyone who can connect would be root on this host; \
+         use --tlsverify with --tlscacert, --tlscert and --tlskey (or pass --insecure-tcp to accept that risk)"
+    )]
+    PlainTcp(String),
+    #[error("{flag} was not given and the default {} does not exist", path.display())]
+    TlsFile { flag: &'static str, path: PathBuf },
     #[error("{what} must be an absolute path, got {path:?}")]
     Relative { what: &'static str, path: PathBuf },
+    #[error("invalid --log-opt {value:?}: {why}")]
+    LogOpt { value: String, why: String },
     #[error("invalid {flag} {value:?}: {why}")]
     Network {
         flag: &'static str,
@@ -118,15 +168,29 @@ pub enum ConfigError {
 
 impl Config {
     pub fn from_flags(flags: &Flags) -> Result<Config, ConfigError> {
-        let hosts = if flags.hosts.is_empty() {
-            vec![PathBuf::from("/var/run/docker.sock")]
+        let mut hosts = Vec::new();
+        let mut tcp_hosts = Vec::new();
+        let tls_on = flags.tls || flags.tlsverify;
+        for h in &flags.hosts {
+            if h.starts_with("tcp://") {
+                tcp_hosts.push(parse_tcp_host(h, tls_on)?);
+            } else {
+                hosts.push(parse_host(h)?);
+            }
+        }
+        if flags.hosts.is_empty() {
+            hosts.push(PathBuf::from("/var/run/docker.sock"));
+        }
+        let tls = if tcp_hosts.is_empty() || !tls_on {
+            None
         } else {
-            flags
-                .hosts
-                .iter()
-                .map(|h| parse_host(h))
-                .collect::<Result<_, _>>()?
+            Some(tls_config(flags, &default_cert_dir())?)
         };
+        if let (None, Some(first)) = (&tls, tcp_hosts.first())
+            && !flags.insecure_tcp
+        {
+            return Err(ConfigError::PlainTcp(first.clone()));
+        }
         for (what, path) in [
             ("--data-root", &flags.data_root),
             ("--exec-root", &flags.exec_root),
@@ -144,8 +208,11 @@ impl Config {
             .clone()
             .unwrap_or_else(|| helper_path(&engine_exe, "myinit"));
         let network = network_config(flags, &engine_exe)?;
+        let log_opts = log_opts(&flags.log_opts)?;
         Ok(Config {
             hosts,
+            tcp_hosts,
+            tls,
             containerd: flags.containerd.clone(),
             data_root: flags.data_root.clone(),
             exec_root: flags.exec_root.clone(),
@@ -154,8 +221,28 @@ impl Config {
             namespace: flags.namespace.clone(),
             engine_exe,
             network,
+            log_opts,
         })
     }
+}
+
+/// `--log-opt KEY=VALUE`s, checked as a container's would be.
+fn log_opts(opts: &[String]) -> Result<std::collections::BTreeMap<String, String>, ConfigError> {
+    let mut map = std::collections::BTreeMap::new();
+    for opt in opts {
+        let Some((k, v)) = opt.split_once('=') else {
+            return Err(ConfigError::LogOpt {
+                value: opt.clone(),
+                why: "want KEY=VALUE".into(),
+            });
+        };
+        map.insert(k.to_owned(), v.to_owned());
+    }
+    crate::logger::LogOptions::from_config("", &map).map_err(|e| ConfigError::LogOpt {
+        value: opts.join(" "),
+        why: e.0,
+    })?;
+    Ok(map)
 }
 
 /// `unix:///path` or a bare absolute path.
@@ -166,6 +253,77 @@ pub fn parse_host(host: &str) -> Result<PathBuf, ConfigError> {
     } else {
         Err(ConfigError::Host(host.to_owned()))
     }
+}
+
+/// `tcp://HOST:PORT` → `HOST:PORT`. As with dockerd, an empty host means every
+/// interface and a missing port is 2376 with TLS, 2375 without.
+pub fn parse_tcp_host(host: &str, tls: bool) -> Result<String, ConfigError> {
+    let bad = || ConfigError::Host(host.to_owned());
+    let rest = host.strip_prefix("tcp://").ok_or_else(bad)?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.contains(['/', '?', '#', '@']) {
+        return Err(bad());
+    }
+    let default_port = if tls { "2376" } else { "2375" };
+    // `[v6]:port`, `[v6]`, `name:port`, `name`, `:port`.
+    let (name, port) = if let Some(v6) = rest.strip_prefix('[') {
+        let (addr, after) = v6.split_once(']').ok_or_else(bad)?;
+        let port = match after {
+            "" => default_port,
+            p => p.strip_prefix(':').ok_or_else(bad)?,
+        };
+        (format!("[{addr}]"), port)
+    } else {
+        match rest.rsplit_once(':') {
+            Some((n, _)) if n.contains(':') => return Err(bad()),
+            Some((n, p)) => (n.to_owned(), p),
+            None => (rest.to_owned(), default_port),
+        }
+    };
+    let port = if port.is_empty() { default_port } else { port };
+    port.parse::<u16>().map_err(|_| bad())?;
+    let name = if name.is_empty() {
+        "0.0.0.0".to_owned()
+    } else {
+        name
+    };
+    Ok(format!("{name}:{port}"))
+}
+
+/// Where `--tlscacert`, `--tlscert` and `--tlskey` default to: `$DOCKER_CERT_PATH`, else
+/// `~/.docker`, as with dockerd.
+fn default_cert_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("DOCKER_CERT_PATH").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
+    Path::new(&home).join(".docker")
+}
+
+/// The TLS files: each flag, else its default file when that exists.
+fn tls_config(flags: &Flags, dir: &Path) -> Result<TlsConfig, ConfigError> {
+    let pick = |flag: &'static str, given: &Option<PathBuf>, name: &str| match given {
+        Some(p) => Ok(p.clone()),
+        None => {
+            let path = dir.join(name);
+            if path.exists() {
+                Ok(path)
+            } else {
+                Err(ConfigError::TlsFile { flag, path })
+            }
+        }
+    };
+    let ca = if flags.tlsverify {
+        pick("--tlscacert", &flags.tlscacert, "ca.pem")?
+    } else {
+        flags.tlscacert.clone().unwrap_or_default()
+    };
+    Ok(TlsConfig {
+        verify: flags.tlsverify,
+        ca,
+        cert: pick("--tlscert", &flags.tlscert, "cert.pem")?,
+        key: pick("--tlskey", &flags.tlskey, "key.pem")?,
+    })
 }
 
 fn network_config(flags: &Flags, engine_exe: &Path) -> Result<NetworkConfig, ConfigError> {
@@ -223,7 +381,9 @@ fn network_config(flags: &Flags, engine_exe: &Path) -> Result<NetworkConfig, Con
         .and_then(|(ip, len)| ip.parse::<std::net::Ipv4Addr>().ok().and(len.parse().ok()))
         .ok_or_else(|| pool_bad("the base must be an IPv4 CIDR"))?;
     if pool_size < base_len || pool_size > 30 {
-        return Err(pool_bad("the size must be between the base's prefix length and 30"));
+        return Err(pool_bad(
+            "the size must be between the base's prefix length and 30",
+        ));
     }
     Ok(NetworkConfig {
         pool_base,
@@ -282,6 +442,7 @@ mod tests {
             PathBuf::from("/tmp/d.sock")
         );
         assert!(parse_host("tcp://0.0.0.0:2375").is_err());
+        assert!(parse_host("http://x").is_err());
         let flags = Flags::parse_from(["myengined", "-H", "unix:///a", "-H", "/b"]);
         let c = Config::from_flags(&flags).unwrap();
         assert_eq!(c.hosts, [PathBuf::from("/a"), PathBuf::from("/b")]);
@@ -304,6 +465,104 @@ mod tests {
         ] {
             let flags = Flags::parse_from(std::iter::once("myengined").chain(bad.clone()));
             assert!(Config::from_flags(&flags).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn tcp_hosts_parse() {
+        let ok = |h, tls| parse_tcp_host(h, tls).unwrap();
+        assert_eq!(ok("tcp://127.0.0.1:2376", true), "127.0.0.1:2376");
+        assert_eq!(ok("tcp://localhost:1234/", false), "localhost:1234");
+        assert_eq!(ok("tcp://:2376", true), "0.0.0.0:2376");
+        assert_eq!(ok("tcp://10.0.0.1", true), "10.0.0.1:2376");
+        assert_eq!(ok("tcp://10.0.0.1", false), "10.0.0.1:2375");
+        assert_eq!(ok("tcp://[::1]:99", true), "[::1]:99");
+        assert_eq!(ok("tcp://[::1]", true), "[::1]:2376");
+        for bad in [
+            "tcp://h:notaport",
+            "tcp://h:70000",
+            "tcp://::1:2",
+            "tcp://h:1/path",
+            "tcp://[::1",
+            "udp://h:1",
+        ] {
+            assert!(parse_tcp_host(bad, true).is_err(), "{bad}");
+        }
+    }
+
+    fn from(args: &[&str]) -> Result<Config, ConfigError> {
+        Config::from_flags(&Flags::parse_from(
+            std::iter::once("myengined").chain(args.iter().copied()),
+        ))
+    }
+
+    #[test]
+    fn plain_tcp_is_refused_unless_insisted_on() {
+        let e = from(&["-H", "tcp://127.0.0.1:2375"]).unwrap_err();
+        assert!(matches!(e, ConfigError::PlainTcp(_)), "{e}");
+        assert!(e.to_string().contains("--insecure-tcp"), "{e}");
+        let c = from(&["-H", "tcp://127.0.0.1:2375", "--insecure-tcp"]).unwrap();
+        assert_eq!(c.tcp_hosts, ["127.0.0.1:2375"]);
+        assert!(c.tls.is_none());
+        // Only tcp given: no UNIX socket is added, as with dockerd.
+        assert!(c.hosts.is_empty());
+        // Mixed hosts keep their kinds.
+        let c = from(&["-H", "unix:///a.sock", "-H", "tcp://:1", "--insecure-tcp"]).unwrap();
+        assert_eq!(c.hosts, [PathBuf::from("/a.sock")]);
+        assert_eq!(c.tcp_hosts, ["0.0.0.0:1"]);
+    }
+
+    #[test]
+    fn tls_files_come_from_flags_or_the_cert_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let flags = |args: &[&str]| {
+            Flags::parse_from(std::iter::once("myengined").chain(args.iter().copied()))
+        };
+        // Nothing there: the first missing default is named.
+        let e = tls_config(&flags(&["--tlsverify"]), d).unwrap_err();
+        assert!(e.to_string().contains("--tlscacert"), "{e}");
+        assert!(e.to_string().contains("ca.pem"), "{e}");
+        for f in ["ca.pem", "cert.pem", "key.pem"] {
+            std::fs::write(d.join(f), "x").unwrap();
+        }
+        let t = tls_config(&flags(&["--tlsverify"]), d).unwrap();
+        assert_eq!(
+            t,
+            TlsConfig {
+                verify: true,
+                ca: d.join("ca.pem"),
+                cert: d.join("cert.pem"),
+                key: d.join("key.pem"),
+            }
+        );
+        // Flags win over the defaults.
+        let t = tls_config(&flags(&["--tls", "--tlscert", "/c", "--tlskey", "/k"]), d).unwrap();
+        assert!(!t.verify);
+        assert_eq!((t.cert, t.key), (PathBuf::from("/c"), PathBuf::from("/k")));
+        // TLS on a UNIX socket alone is nothing to load.
+        let c = from(&["-H", "unix:///a.sock", "--tlsverify"]).unwrap();
+        assert!(c.tls.is_none());
+    }
+
+    #[test]
+    fn log_opts_are_daemon_defaults_checked_like_a_containers() {
+        let c = Config::from_flags(&Flags::parse_from([
+            "myengined",
+            "--log-opt",
+            "max-size=1m",
+            "--log-opt",
+            "max-file=5",
+        ]))
+        .unwrap();
+        assert_eq!(c.log_opts.get("max-size").map(String::as_str), Some("1m"));
+        assert_eq!(c.log_opts.get("max-file").map(String::as_str), Some("5"));
+        for bad in ["max-size", "max-size=10x", "max-file=0", "color=red"] {
+            let flags = Flags::parse_from(["myengined", "--log-opt", bad]);
+            assert!(
+                matches!(Config::from_flags(&flags), Err(ConfigError::LogOpt { .. })),
+                "{bad}"
+            );
         }
     }
 }

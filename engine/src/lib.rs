@@ -1,4 +1,4 @@
-//! myengined: the Docker Engine API on a UNIX socket, backed by containerd's v1 API.
+//! myengined: the Docker Engine API on a UNIX socket (and TCP with TLS), backed by containerd's v1 API.
 //!
 //! Layers: [`config`] (flags) → [`server`] (sockets, HTTP) → [`api`] (routes, thin
 //! handlers) → [`daemon`] (containers, execs, images, events) → [`store`] (redb) and
@@ -14,3 +14,4 @@ pub mod logger;
 pub mod network;
 pub mod server;
 pub mod store;
+pub mod tls;

@@ -14,6 +14,8 @@ use crate::error::{Error, Result};
 const CONTAINERS: TableDefinition<&str, &[u8]> = TableDefinition::new("containers");
 const NAMES: TableDefinition<&str, &str> = TableDefinition::new("names");
 const NETWORKS: TableDefinition<&str, &[u8]> = TableDefinition::new("networks");
+/// Volume name → its metadata (the data itself lives under `<data-root>/volumes`).
+const VOLUMES: TableDefinition<&str, &[u8]> = TableDefinition::new("volumes");
 
 /// Where a container is in its life.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +78,8 @@ pub struct ContainerRecord {
     pub networking_config: NetworkingConfig,
     /// The network set up for the current run; empty when not running.
     pub network: crate::network::ContainerNetwork,
+    /// The volumes mounted into it, resolved at create (named, anonymous, the image's).
+    pub volumes: Vec<crate::daemon::volumes::VolumeMount>,
 }
 
 pub struct ContainerStore {
@@ -89,6 +93,7 @@ impl ContainerStore {
         tx.open_table(CONTAINERS)?;
         tx.open_table(NAMES)?;
         tx.open_table(NETWORKS)?;
+        tx.open_table(VOLUMES)?;
         tx.commit()?;
         Ok(ContainerStore { db })
     }
@@ -175,6 +180,37 @@ impl ContainerStore {
             match serde_json::from_slice(v.value()) {
                 Ok(r) => out.push(r),
                 Err(e) => tracing::warn!(network_id = k.value(), "unreadable network record: {e}"),
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn put_volume(&self, record: &crate::daemon::volumes::VolumeRecord) -> Result<()> {
+        let bytes = serde_json::to_vec(record).map_err(|e| Error::Store(e.to_string()))?;
+        let tx = self.db.begin_write()?;
+        tx.open_table(VOLUMES)?
+            .insert(record.name.as_str(), bytes.as_slice())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn delete_volume(&self, name: &str) -> Result<()> {
+        let tx = self.db.begin_write()?;
+        tx.open_table(VOLUMES)?.remove(name)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every volume record; one that cannot be decoded is logged and skipped.
+    pub fn load_volumes(&self) -> Result<Vec<crate::daemon::volumes::VolumeRecord>> {
+        let tx = self.db.begin_read()?;
+        let t = tx.open_table(VOLUMES)?;
+        let mut out = Vec::new();
+        for entry in t.iter()? {
+            let (k, v) = entry?;
+            match serde_json::from_slice(v.value()) {
+                Ok(r) => out.push(r),
+                Err(e) => tracing::warn!(volume = k.value(), "unreadable volume record: {e}"),
             }
         }
         Ok(out)

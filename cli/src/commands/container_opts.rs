@@ -39,6 +39,9 @@ pub struct ContainerOpts {
     /// Bind mount a volume (HOST:CONTAINER[:ro])
     #[arg(short = 'v', long = "volume")]
     pub volumes: Vec<String>,
+    /// Attach a filesystem mount to the container
+    #[arg(long = "mount", value_name = "mount")]
+    pub mounts: Vec<String>,
     /// Overwrite the default ENTRYPOINT of the image
     #[arg(long)]
     pub entrypoint: Option<String>,
@@ -200,11 +203,24 @@ impl ContainerOpts {
                 [src, dst, ..] if src.is_empty() || dst.is_empty() || parts.len() > 3 => {
                     return Err(Error::InvalidArgument(format!("invalid spec: {v}")));
                 }
-                _ => binds.push(v.clone()),
+                [src, rest @ ..] => binds.push(
+                    std::iter::once(absolute_if_relative(src))
+                        .chain(rest.iter().map(|s| s.to_string()))
+                        .collect::<Vec<_>>()
+                        .join(":"),
+                ),
+                [] => {}
             }
         }
         if !binds.is_empty() {
             host.binds = Some(binds);
+        }
+        for m in &self.mounts {
+            host.mounts.push(parse_mount(m).map_err(|e| {
+                Error::InvalidArgument(format!(
+                    "invalid argument \"{m}\" for \"--mount\" flag: {e}"
+                ))
+            })?);
         }
         if let Some(r) = &self.restart {
             if self.rm && r != "no" {
@@ -284,6 +300,171 @@ impl ContainerOpts {
         }
         Ok(config)
     }
+}
+
+/// docker's CLI makes a host path starting with `.` absolute (`-v ./data:/data`, `--mount
+/// source=./data`); anything else (absolute paths, volume names) is sent as typed.
+fn absolute_if_relative(src: &str) -> String {
+    if !src.starts_with('.') {
+        return src.to_owned();
+    }
+    let Ok(cwd) = std::env::current_dir() else {
+        return src.to_owned();
+    };
+    // Go's filepath.Abs: joined to the working directory, then cleaned lexically.
+    let mut parts: Vec<String> = Vec::new();
+    for p in cwd.to_string_lossy().split('/').chain(src.split('/')) {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p.to_owned()),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// One `--mount` value (docker's `opts.MountOpt.Set`): comma-separated `key=value`
+/// fields, read as CSV; the type defaults to `volume`.
+fn parse_mount(value: &str) -> std::result::Result<engine_api::containers::Mount, String> {
+    use engine_api::containers::{BindOptions, Mount, TmpfsOptions, VolumeDriver, VolumeOptions};
+    let mut m = Mount {
+        kind: "volume".into(),
+        ..Default::default()
+    };
+    let mut volume: Option<VolumeOptions> = None;
+    let mut bind: Option<BindOptions> = None;
+    let mut tmpfs: Option<TmpfsOptions> = None;
+    let bool_of = |key: &str, v: &str| -> std::result::Result<bool, String> {
+        match v {
+            "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+            "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+            _ => Err(format!("invalid value for {key}: {v}")),
+        }
+    };
+    for field in csv_fields(value)? {
+        let Some((key, val)) = field.split_once('=') else {
+            match field.to_ascii_lowercase().as_str() {
+                "readonly" | "ro" => m.read_only = true,
+                "volume-nocopy" => volume.get_or_insert_with(Default::default).no_copy = true,
+                "bind-nonrecursive" => {
+                    bind.get_or_insert_with(Default::default).non_recursive = true
+                }
+                _ => return Err(format!("invalid field '{field}' must be a key=value pair")),
+            }
+            continue;
+        };
+        let key = key.to_ascii_lowercase();
+        match key.as_str() {
+            "type" => m.kind = val.to_ascii_lowercase(),
+            "source" | "src" => m.source = absolute_if_relative(val),
+            "target" | "dst" | "destination" => m.target = val.to_owned(),
+            "readonly" | "ro" => m.read_only = bool_of(&key, val)?,
+            "consistency" => m.consistency = val.to_ascii_lowercase(),
+            "bind-propagation" => {
+                bind.get_or_insert_with(Default::default).propagation = val.to_ascii_lowercase()
+            }
+            "bind-nonrecursive" => {
+                bind.get_or_insert_with(Default::default).non_recursive = bool_of(&key, val)?
+            }
+            "volume-subpath" => {
+                volume.get_or_insert_with(Default::default).subpath = val.to_owned()
+            }
+            "volume-nocopy" => {
+                volume.get_or_insert_with(Default::default).no_copy = bool_of(&key, val)
+                    .map_err(|_| format!("invalid value for volume-nocopy: {val}"))?
+            }
+            "volume-label" => {
+                let (k, v) = val.split_once('=').unwrap_or((val, ""));
+                if !k.is_empty() {
+                    volume
+                        .get_or_insert_with(Default::default)
+                        .labels
+                        .insert(k.to_owned(), v.to_owned());
+                }
+            }
+            "volume-driver" | "volume-opt" => {
+                let d = volume
+                    .get_or_insert_with(Default::default)
+                    .driver_config
+                    .get_or_insert_with(VolumeDriver::default);
+                if key == "volume-driver" {
+                    d.name = val.to_owned();
+                } else {
+                    let (k, v) = val.split_once('=').unwrap_or((val, ""));
+                    if !k.is_empty() {
+                        d.options.insert(k.to_owned(), v.to_owned());
+                    }
+                }
+            }
+            "tmpfs-size" => {
+                let size = units::ram_in_bytes(val)
+                    .map_err(|_| format!("invalid value for {key}: {val}"))?;
+                tmpfs.get_or_insert_with(Default::default).size_bytes = Some(size);
+            }
+            "tmpfs-mode" => {
+                let mode = u32::from_str_radix(val, 8)
+                    .map_err(|_| format!("invalid value for {key}: {val}"))?;
+                tmpfs.get_or_insert_with(Default::default).mode = Some(mode);
+            }
+            _ => return Err(format!("unexpected key '{key}' in '{field}'")),
+        }
+    }
+    if m.kind.is_empty() {
+        return Err("type is required".into());
+    }
+    if m.target.is_empty() {
+        return Err("target is required".into());
+    }
+    for (set, prefix, kind) in [
+        (volume.is_some(), "volume", "volume"),
+        (bind.is_some(), "bind", "bind"),
+        (tmpfs.is_some(), "tmpfs", "tmpfs"),
+    ] {
+        if set && m.kind != kind {
+            return Err(format!(
+                "cannot mix '{prefix}-*' options with mount type '{}'",
+                m.kind
+            ));
+        }
+    }
+    m.volume_options = volume;
+    m.bind_options = bind;
+    m.tmpfs_options = tmpfs;
+    Ok(m)
+}
+
+/// The fields of one CSV record (Go's `encoding/csv`): commas separate, double quotes
+/// group, `""` inside quotes is a quote.
+fn csv_fields(line: &str) -> std::result::Result<Vec<String>, String> {
+    let mut fields = Vec::new();
+    let mut cur = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    let mut at_start = true;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' if quoted => quoted = false,
+            '"' if at_start => quoted = true,
+            ',' if !quoted => {
+                fields.push(std::mem::take(&mut cur));
+                at_start = true;
+                continue;
+            }
+            c => cur.push(c),
+        }
+        at_start = false;
+    }
+    if quoted {
+        return Err("parse error: extraneous or missing \" in quoted-field".into());
+    }
+    fields.push(cur);
+    Ok(fields)
 }
 
 /// docker's `NetworkMode.IsUserDefined` on Linux: anything but the built-in modes.
@@ -558,6 +739,74 @@ mod tests {
         let detached = o.to_request(false).unwrap();
         assert!(!detached.config.attach_stdin && !detached.config.stdin_once);
         assert!(!detached.config.attach_stdout);
+    }
+
+    #[test]
+    fn volumes_and_mounts_like_dockers_cli() {
+        let mut o = opts("busybox");
+        o.volumes = vec![
+            "data:/data".into(),
+            "./rel:/r:ro".into(),
+            "../up:/u".into(),
+            "/abs:/a".into(),
+        ];
+        o.mounts = vec![
+            "type=volume,source=cache,target=/cache,readonly,volume-nocopy,volume-label=a=b"
+                .into(),
+            "target=/anon".into(),
+            "type=bind,src=/h,dst=/h,bind-propagation=rshared".into(),
+            "type=tmpfs,destination=/t,tmpfs-size=1m,tmpfs-mode=1777".into(),
+            "type=volume,src=v,dst=/o,volume-driver=local,volume-opt=type=tmpfs,\"volume-opt=o=size=1m,uid=5\"".into(),
+        ];
+        let r = o.to_request(true).unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        let parent = cwd.parent().unwrap();
+        assert_eq!(
+            r.host_config.binds.unwrap(),
+            [
+                "data:/data".to_owned(),
+                format!("{}/rel:/r:ro", cwd.display()),
+                format!("{}/up:/u", parent.display()),
+                "/abs:/a".to_owned(),
+            ]
+        );
+        let m = serde_json::to_value(&r.host_config.mounts).unwrap();
+        assert_eq!(
+            m,
+            serde_json::json!([
+                {"Type":"volume","Source":"cache","Target":"/cache","ReadOnly":true,
+                 "VolumeOptions":{"NoCopy":true,"Labels":{"a":"b"}}},
+                {"Type":"volume","Source":"","Target":"/anon","ReadOnly":false},
+                {"Type":"bind","Source":"/h","Target":"/h","ReadOnly":false,
+                 "BindOptions":{"Propagation":"rshared"}},
+                {"Type":"tmpfs","Source":"","Target":"/t","ReadOnly":false,
+                 "TmpfsOptions":{"SizeBytes":1048576,"Mode":1023}},
+                {"Type":"volume","Source":"v","Target":"/o","ReadOnly":false,
+                 "VolumeOptions":{"DriverConfig":{"Name":"local",
+                    "Options":{"type":"tmpfs","o":"size=1m,uid=5"}}}}
+            ])
+        );
+        for (bad, msg) in [
+            ("type=volume", "target is required"),
+            ("target=/x,bogus=1", "unexpected key 'bogus' in 'bogus=1'"),
+            (
+                "target=/x,wat",
+                "invalid field 'wat' must be a key=value pair",
+            ),
+            (
+                "type=bind,target=/x,volume-nocopy",
+                "cannot mix 'volume-*' options with mount type 'bind'",
+            ),
+            ("target=/x,ro=maybe", "invalid value for ro: maybe"),
+        ] {
+            let mut o = opts("busybox");
+            o.mounts = vec![bad.into()];
+            let e = o.to_request(true).unwrap_err().to_string();
+            assert_eq!(
+                e,
+                format!("invalid argument \"{bad}\" for \"--mount\" flag: {msg}")
+            );
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod pull;
 pub mod run;
 pub mod start;
 pub mod system;
+pub mod volume;
 
 /// A docker-compatible client for the Docker Engine API.
 #[derive(Debug, Parser)]
@@ -32,9 +33,12 @@ pub mod system;
     override_usage = "mycli [OPTIONS] COMMAND"
 )]
 pub struct Cli {
-    /// Daemon socket to connect to (unix://PATH); default $DOCKER_HOST or unix:///var/run/docker.sock
+    /// Daemon socket to connect to (unix://PATH or tcp://HOST:PORT); default $DOCKER_HOST or unix:///var/run/docker.sock
     #[arg(short = 'H', long = "host", value_name = "HOST")]
     pub host: Option<String>,
+
+    #[command(flatten)]
+    pub tls: crate::tls::TlsFlags,
 
     /// Print version information and quit
     #[arg(short = 'v', long = "version")]
@@ -87,6 +91,9 @@ pub enum Command {
     /// Manage networks
     #[command(subcommand_required = true, arg_required_else_help = true)]
     Network(network::NetworkArgs),
+    /// Manage volumes
+    #[command(subcommand_required = true, arg_required_else_help = true)]
+    Volume(volume::VolumeArgs),
     /// Show the Docker version information
     Version(system::VersionArgs),
     /// Display system-wide information
@@ -116,16 +123,18 @@ impl Command {
             Command::Rmi(_) => "rmi",
             Command::Load(_) => "load",
             Command::Network(_) => "network",
+            Command::Volume(_) => "volume",
             Command::Version(_) => "version",
             Command::Info(_) => "info",
         }
     }
 }
 
-/// What every command needs: where the daemon is.
+/// What every command needs: where the daemon is, and how to speak TLS to a tcp:// one.
 #[derive(Debug, Clone)]
 pub struct Ctx {
     pub host: String,
+    pub tls: crate::tls::TlsOptions,
 }
 
 impl Ctx {
@@ -133,12 +142,21 @@ impl Ctx {
         let host = host
             .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
             .unwrap_or_else(|| DEFAULT_HOST.to_owned());
-        Ctx { host }
+        Ctx {
+            host,
+            tls: crate::tls::TlsOptions::default(),
+        }
+    }
+
+    /// Applies the TLS flags and `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`.
+    pub fn with_tls(mut self, flags: &crate::tls::TlsFlags) -> Ctx {
+        self.tls = crate::tls::TlsOptions::from_flags(flags);
+        self
     }
 
     /// Connects and negotiates the API version.
     pub fn client(&self) -> Result<Client> {
-        Client::negotiate(&self.host)
+        Client::negotiate_with(&self.host, &self.tls)
     }
 }
 
@@ -163,6 +181,7 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> Result<i32> {
         Command::Rmi(a) => images::rmi(ctx, a),
         Command::Load(a) => load::load(ctx, a),
         Command::Network(a) => network::network(ctx, a),
+        Command::Volume(a) => volume::volume(ctx, a),
         Command::Version(a) => system::version(ctx, a),
         Command::Info(a) => system::info(ctx, a),
     }

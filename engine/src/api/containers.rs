@@ -39,7 +39,9 @@ pub async fn create(daemon: &Daemon, query: &Query, req: Request<Incoming>) -> R
 
 pub async fn delete(daemon: &Daemon, id: &str, query: &Query) -> Result<Response> {
     let c = daemon.find_container(id)?;
-    daemon.remove_container(&c, query.bool("force")).await?;
+    daemon
+        .remove_container_with(&c, query.bool("force"), query.bool("v"))
+        .await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
@@ -229,8 +231,15 @@ fn summary(daemon: &Daemon, r: &ContainerRecord) -> Summary {
         network_settings: SummaryNetworkSettings {
             networks: daemon.summary_networks(r),
         },
-        mounts: spec::mount_points(&r.host_config),
+        mounts: mount_points(daemon, r),
     }
+}
+
+/// `Mounts` of the list and inspect: binds and tmpfs, then volumes.
+fn mount_points(daemon: &Daemon, r: &ContainerRecord) -> Vec<engine_api::containers::MountPoint> {
+    let mut out = spec::mount_points(&r.host_config);
+    out.extend(daemon.volume_mount_points(r));
+    out
 }
 
 /// `Ports` of the list: each published binding, then exposed ports not published.
@@ -386,7 +395,7 @@ pub fn inspect(daemon: &Daemon, c: &Container) -> Inspect {
         exec_ids: None,
         host_config,
         config: r.config.clone(),
-        mounts: spec::mount_points(&r.host_config),
+        mounts: mount_points(daemon, &r),
         network_settings: daemon.network_settings(&r),
         ..Default::default()
     }

@@ -10,6 +10,7 @@ pub mod images;
 pub mod networks;
 pub mod query;
 pub mod system;
+pub mod volumes;
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -137,6 +138,11 @@ pub enum Route<'a> {
     NetworkPrune,
     /// A network and an action (`""`, `connect`, `disconnect`); the method decides.
     Network(&'a str, &'a str),
+    VolumeList,
+    VolumeCreate,
+    VolumePrune,
+    /// A volume by name; the method decides.
+    Volume(&'a str),
     /// A Docker endpoint we do not serve.
     NotImplemented(&'a str),
 }
@@ -148,7 +154,6 @@ const CONTAINER_POST_LATER: &[&str] = &["pause", "unpause", "rename", "update", 
 const CONTAINER_GET: &[&str] = &["json", "logs"];
 const CONTAINER_GET_LATER: &[&str] = &["top", "stats", "changes", "export", "archive", "attach/ws"];
 const LATER_PREFIXES: &[&str] = &[
-    "/volumes",
     "/events",
     "/system",
     "/build",
@@ -200,7 +205,19 @@ pub fn resolve<'a>(method: &Method, path: &'a str) -> Result<Route<'a>> {
         "/networks" => return only(Method::GET, Route::NetworkList),
         "/networks/create" => return only(Method::POST, Route::NetworkCreate),
         "/networks/prune" => return only(Method::POST, Route::NetworkPrune),
+        "/volumes" => return only(Method::GET, Route::VolumeList),
+        "/volumes/create" => return only(Method::POST, Route::VolumeCreate),
+        "/volumes/prune" => return only(Method::POST, Route::VolumePrune),
         _ => {}
+    }
+    if let Some(name) = path.strip_prefix("/volumes/") {
+        return match name {
+            _ if name.is_empty() || name.contains('/') => Err(not_found()),
+            _ if is(&Method::GET) || is(&Method::DELETE) || is(&Method::PUT) => {
+                Ok(Route::Volume(name))
+            }
+            _ => Err(wrong_method()),
+        };
     }
     if let Some(rest) = path.strip_prefix("/networks/") {
         let (id, action) = rest.split_once('/').unwrap_or((rest, ""));
@@ -302,6 +319,13 @@ async fn route(daemon: Arc<Daemon>, req: Request<Incoming>) -> Result<Response> 
         Route::Network(id, action) => {
             let (id, method) = (id.to_owned(), req.method().clone());
             networks::action(&daemon, &method, &id, action, req).await
+        }
+        Route::VolumeList => volumes::list(&daemon, &query),
+        Route::VolumeCreate => volumes::create(&daemon, req).await,
+        Route::VolumePrune => volumes::prune(daemon, &query, &full).await,
+        Route::Volume(name) => {
+            let (name, method) = (name.to_owned(), req.method().clone());
+            volumes::action(daemon, &method, &name, &query).await
         }
         Route::NotImplemented(what) => Err(Error::NotImplemented(format!(
             "{} {what}",
@@ -477,10 +501,39 @@ mod tests {
             resolve(&Method::GET, "/exec/e1/json").unwrap(),
             Exec("e1", "json")
         );
-        assert!(matches!(
-            resolve(&Method::GET, "/volumes").unwrap(),
-            NotImplemented(_)
-        ));
+        assert_eq!(resolve(&Method::GET, "/volumes").unwrap(), VolumeList);
+        assert_eq!(
+            resolve(&Method::POST, "/volumes/create").unwrap(),
+            VolumeCreate
+        );
+        assert_eq!(
+            resolve(&Method::POST, "/volumes/prune").unwrap(),
+            VolumePrune
+        );
+        assert_eq!(
+            resolve(&Method::DELETE, "/volumes/data").unwrap(),
+            Volume("data")
+        );
+        assert_eq!(
+            resolve(&Method::GET, "/volumes/data").unwrap(),
+            Volume("data")
+        );
+        assert_eq!(
+            resolve(&Method::POST, "/volumes/data")
+                .unwrap_err()
+                .status(),
+            405
+        );
+        assert_eq!(
+            resolve(&Method::GET, "/volumes/a/b").unwrap_err().status(),
+            404
+        );
+        assert_eq!(
+            resolve(&Method::GET, "/volumes/create")
+                .unwrap_err()
+                .status(),
+            405
+        );
         assert_eq!(resolve(&Method::GET, "/networks").unwrap(), NetworkList);
         assert_eq!(
             resolve(&Method::DELETE, "/networks/web").unwrap(),

@@ -189,6 +189,8 @@ struct CreateParts<'a> {
     hostname: &'a str,
     /// The network namespace the spec joins; `None`: the host's.
     netns_path: Option<&'a Path>,
+    /// The volumes claimed for it.
+    volumes: &'a [super::volumes::VolumeMount],
 }
 
 impl Daemon {
@@ -223,6 +225,19 @@ impl Daemon {
 
         spec::validate_console_size(host_config.console_size)
             .map_err(|e| Error::BadParameter(e.to_string()))?;
+        // As dockerd: the daemon's --log-opt defaults go under the container's own, the
+        // result is stored (inspect shows it), and a bad option is refused now, not at start.
+        let mut host_config = host_config;
+        let log_config = &mut host_config.log_config;
+        for (k, v) in &self.config.log_opts {
+            log_config
+                .config
+                .entry(k.clone())
+                .or_insert_with(|| v.clone());
+        }
+        crate::logger::LogOptions::from_config(&log_config.kind, &log_config.config)
+            .map_err(|e| Error::BadParameter(e.0))?;
+        log_config.kind = crate::logger::JSON_FILE.into();
 
         let id = random_id();
         let hostname = spec::hostname(&id, &config, &host_config)
@@ -268,6 +283,18 @@ impl Daemon {
         let mut labels = runtime_config.labels.clone();
         labels.extend(config.labels.clone());
         merged.labels = labels;
+        // The image's volumes join the request's, as Docker merges them.
+        if let Some(vols) = image
+            .resolved
+            .config
+            .config()
+            .as_ref()
+            .and_then(|c| c.volumes().as_ref())
+        {
+            for v in vols {
+                merged.volumes.entry(v.clone()).or_default();
+            }
+        }
 
         let _guard = self.create_lock.lock().await;
         let name = match name {
@@ -296,6 +323,9 @@ impl Daemon {
             record.path = spec::INIT_PATH_IN_CONTAINER.to_owned();
             record.args = std::iter::once("--".to_owned()).chain(args).collect();
         }
+        // Claimed until the container is in the map (where removals look for users).
+        let volumes = self.claim_volumes(&id, &record.config.volumes, &host_config)?;
+        record.volumes = volumes.clone();
         // One durable write, once containerd has the container; the create lock keeps
         // the name ours meanwhile.
         let parts = CreateParts {
@@ -305,13 +335,14 @@ impl Daemon {
             runtime_config: &runtime_config,
             hostname: &hostname,
             netns_path: netns_path.as_deref(),
+            volumes: &volumes,
         };
-        match self.create_in_containerd(&mut record, &parts).await {
+        let result = match self.create_in_containerd(&mut record, &parts).await {
             Ok(()) => match self.store.put(&record) {
                 Ok(()) => {
                     self.insert_container(Arc::new(Container::from_record(record)));
                     tracing::info!(container_id = %id, "container created");
-                    Ok((id, Vec::new()))
+                    Ok((id.clone(), Vec::new()))
                 }
                 Err(e) => {
                     self.cleanup_container(&id).await;
@@ -323,7 +354,13 @@ impl Daemon {
                 let _ = self.store.delete(&id);
                 Err(e)
             }
+        };
+        self.release_volume_claims(&id);
+        if result.is_err() {
+            // As Docker, a failed create takes its anonymous volumes with it.
+            self.remove_anonymous_volumes(&volumes);
         }
+        result
     }
 
     fn find_by_exact_name(&self, name: &str) -> Result<String> {
@@ -400,6 +437,7 @@ impl Daemon {
         let mounts = leased
             .prepare_rootfs(&id, &image.resolved, &snapshot_labels)
             .await?;
+        self.populate_volumes(&mounts, parts.volumes).await?;
         let user_text = if config.user.is_empty() {
             runtime_config.user.clone()
         } else {
@@ -413,7 +451,8 @@ impl Daemon {
         } else {
             host_config.cgroup_parent.clone()
         };
-        let spec = spec::build(&spec::SpecInput {
+        let volume_binds = self.volume_binds(parts.volumes);
+        let spec_input = spec::SpecInput {
             id: &id,
             config,
             host_config,
@@ -423,8 +462,8 @@ impl Daemon {
             init_path: &self.config.init_path,
             cgroup_parent: &cgroup_parent,
             netns_path,
-        })
-        .map_err(spec_error)?;
+        };
+        let spec = spec::build_with_volumes(&spec_input, &volume_binds).map_err(spec_error)?;
         record.cgroups_path = spec["linux"]["cgroupsPath"]
             .as_str()
             .unwrap_or_default()
@@ -561,7 +600,17 @@ impl Daemon {
             *c.stdin.lock().unwrap_or_else(|e| e.into_inner()) = None;
             return Err(e);
         }
-        let log_uri = crate::logger::log_uri(&self.config.engine_exe, &self.log_path(id));
+        if let Err(e) = self.mount_volumes(id, &record.volumes) {
+            *c.stdin.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            self.stop_network(c).await;
+            return Err(e);
+        }
+        let log_config = &record.host_config.log_config;
+        // Checked at create; a record from before rotation existed gets the defaults.
+        let log_opts = crate::logger::LogOptions::from_config(&log_config.kind, &log_config.config)
+            .unwrap_or_default();
+        let log_uri =
+            crate::logger::log_uri(&self.config.engine_exe, &self.log_path(id), &log_opts);
         c.oom.store(false, Ordering::SeqCst);
         let tasks = self.containerd.tasks();
         let created = tasks
@@ -584,6 +633,7 @@ impl Daemon {
                 }))
                 .await;
             self.stop_network(c).await;
+            self.unmount_volumes(id, &record.volumes);
             return Err(self.start_failed(c, status.message()));
         }
         let started = tasks
@@ -603,6 +653,7 @@ impl Daemon {
                     }))
                     .await;
                 self.stop_network(c).await;
+                self.unmount_volumes(id, &record.volumes);
                 return Err(self.start_failed(c, status.message()));
             }
         };
@@ -662,6 +713,7 @@ impl Daemon {
             }
             let oom = c.oom.load(Ordering::SeqCst) || self.cgroup_oom_killed(&c.record());
             self.stop_network(c).await;
+            self.unmount_volumes(&c.id, &c.record().volumes);
             let record = c.update(|r| {
                 r.state.status = Status::Exited;
                 r.state.pid = 0;
@@ -811,8 +863,19 @@ impl Daemon {
         }
     }
 
-    /// `DELETE /containers/{id}`.
+    /// Removes the container, and its anonymous volumes when it runs with `--rm`.
     pub async fn remove_container(&self, c: &Arc<Container>, force: bool) -> Result<()> {
+        let auto_remove = c.record().host_config.auto_remove;
+        self.remove_container_with(c, force, auto_remove).await
+    }
+
+    /// `DELETE /containers/{id}`; `volumes` (`v`) takes its anonymous volumes too.
+    pub async fn remove_container_with(
+        &self,
+        c: &Arc<Container>,
+        force: bool,
+        volumes: bool,
+    ) -> Result<()> {
         let running = || {
             Error::Conflict(format!(
                 "You cannot remove a running container {}. Stop the container before attempting removal or force remove",
@@ -863,6 +926,9 @@ impl Daemon {
         }
         self.forget_container(&c.id);
         c.watch.send_modify(|w| w.removed = true);
+        if volumes {
+            self.remove_anonymous_volumes(&c.record().volumes);
+        }
         tracing::info!(container_id = %c.id, "container removed");
         Ok(())
     }

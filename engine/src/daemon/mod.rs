@@ -13,6 +13,7 @@ pub mod networks;
 pub mod seccomp;
 pub mod signals;
 pub mod spec;
+pub mod volumes;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -34,6 +35,8 @@ pub struct Daemon {
     pub containerd: Containerd,
     pub images: myimages::Client,
     pub network: NetworkManager,
+    /// The volumes and which containers use them.
+    pub volumes: volumes::Volumes,
     store: ContainerStore,
     containers: Mutex<HashMap<String, Arc<Container>>>,
     execs: Mutex<HashMap<String, Arc<Exec>>>,
@@ -67,6 +70,8 @@ impl Daemon {
         for record in &changed {
             store.put_network(record)?;
         }
+        let volumes =
+            volumes::Volumes::open(config.data_root.join("volumes"), store.load_volumes()?)?;
         let mut records = store.load()?;
         let mut running: Vec<(String, crate::network::ContainerNetwork)> = records
             .iter()
@@ -90,12 +95,24 @@ impl Daemon {
             }
             map.insert(record.id.clone(), Arc::new(Container::from_record(record)));
         }
+        let running_volumes: Vec<(String, Vec<volumes::VolumeMount>)> = map
+            .values()
+            .map(|c| c.record())
+            .filter(|r| r.state.status == Status::Running)
+            .map(|r| (r.id, r.volumes))
+            .collect();
+        volumes.restore(
+            running_volumes
+                .iter()
+                .map(|(id, v)| (id.as_str(), v.as_slice())),
+        );
         tracing::info!(containers = map.len(), "store loaded");
         Ok(Daemon {
             config,
             containerd,
             images,
             network,
+            volumes,
             store,
             containers: Mutex::new(map),
             execs: Mutex::new(HashMap::new()),

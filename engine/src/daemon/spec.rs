@@ -142,6 +142,15 @@ pub struct SpecInput<'a> {
     pub netns_path: Option<&'a Path>,
 }
 
+/// A volume as the spec mounts it: its data directory bound at the destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeBind {
+    /// Cleaned, absolute.
+    pub destination: String,
+    pub source: PathBuf,
+    pub read_only: bool,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
     /// Neither the request nor the image gives a command (Docker's message).
@@ -346,37 +355,41 @@ pub fn capabilities(host_config: &HostConfig) -> Result<Vec<String>> {
 /// One `HostConfig.Binds` entry, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bind {
+    /// The host path of a bind mount; empty for a volume.
     pub source: PathBuf,
+    /// `None`: a host path. `Some(name)`: a volume (`NAME:/dst`), anonymous when the
+    /// name is empty (a lone `/dst`).
+    pub volume: Option<String>,
     pub destination: String,
     pub read_only: bool,
     /// `rprivate` unless the mode names another propagation.
     pub propagation: String,
+    /// The mode as written after the last colon (what inspect shows).
+    pub mode: String,
+    /// `nocopy`: a new volume is not filled with the image's content.
+    pub no_copy: bool,
 }
 
-/// Parses `HOST:CONTAINER[:MODE]` where MODE is a comma-separated list of `ro`/`rw`,
-/// a propagation (`[r]shared`, `[r]slave`, `[r]private`), SELinux `z`/`Z` (accepted,
-/// without effect here), `nocopy`, and the ignored `consistent`/`cached`/`delegated`.
+/// Parses docker's `-v` syntax (moby's linux `ParseMountRaw`): `/dst` (an anonymous
+/// volume), `SRC:/dst` or `SRC:/dst:MODE`, where SRC is an absolute host path or a
+/// volume name and MODE is a comma-separated list of `ro`/`rw`, a propagation
+/// (`[r]shared`, `[r]slave`, `[r]private`), SELinux `z`/`Z` (accepted, without effect
+/// here), `copy`/`nocopy`, and the ignored `consistent`/`cached`/`delegated`. Volume
+/// names are checked when the volume is made.
 pub fn parse_bind(spec: &str) -> Result<Bind> {
     let bad =
         |why: &str| SpecError::invalid(format!("invalid volume specification: '{spec}': {why}"));
     let parts: Vec<&str> = spec.split(':').collect();
     let (src, dst, mode) = match parts.as_slice() {
+        [d] => ("", *d, ""),
+        // `/dst:ro`: a mode where the destination should be (moby refuses it too).
+        [_, m] if valid_mode(m) => return Err(bad("a volume without a source takes no mode")),
         [s, d] => (*s, *d, ""),
         [s, d, m] => (*s, *d, *m),
-        [_] => {
-            return Err(bad(
-                "anonymous volumes are not supported yet; use HOST:CONTAINER",
-            ));
-        }
         _ => return Err(bad("too many colons")),
     };
-    if src.is_empty() || dst.is_empty() {
+    if dst.is_empty() || (parts.len() > 1 && src.is_empty()) {
         return Err(bad("empty path"));
-    }
-    if !src.starts_with('/') {
-        return Err(bad(
-            "named volumes are not supported yet; the host path must be absolute",
-        ));
     }
     if !dst.starts_with('/') {
         return Err(bad("the container path must be absolute"));
@@ -384,13 +397,21 @@ pub fn parse_bind(spec: &str) -> Result<Bind> {
     if clean_path(dst) == "/" {
         return Err(bad("cannot mount over the container's root"));
     }
+    let volume = (!src.starts_with('/')).then(|| src.to_owned());
     let mut bind = Bind {
-        source: PathBuf::from(clean_path(src)),
+        source: if volume.is_some() {
+            PathBuf::new()
+        } else {
+            PathBuf::from(clean_path(src))
+        },
+        volume,
         destination: clean_path(dst),
         read_only: false,
         propagation: "rprivate".into(),
+        mode: mode.to_owned(),
+        no_copy: false,
     };
-    let (mut rw_seen, mut prop_seen) = (false, false);
+    let (mut rw_seen, mut prop_seen, mut copy_seen) = (false, false, false);
     for m in mode.split(',').filter(|m| !m.is_empty()) {
         match m {
             "ro" | "rw" => {
@@ -405,11 +426,40 @@ pub fn parse_bind(spec: &str) -> Result<Bind> {
                 }
                 bind.propagation = m.into();
             }
-            "z" | "Z" | "nocopy" | "consistent" | "cached" | "delegated" => {}
+            "copy" | "nocopy" => {
+                if std::mem::replace(&mut copy_seen, true) {
+                    return Err(bad("more than one of copy/nocopy"));
+                }
+                bind.no_copy = m == "nocopy";
+            }
+            "z" | "Z" | "consistent" | "cached" | "delegated" => {}
             other => return Err(bad(&format!("unknown mode {other:?}"))),
         }
     }
     Ok(bind)
+}
+
+/// Whether `mode` reads as a `-v` mode (so `/a:ro` is a mode, not a destination).
+fn valid_mode(mode: &str) -> bool {
+    mode.split(',').all(|m| {
+        matches!(
+            m,
+            "ro" | "rw"
+                | "z"
+                | "Z"
+                | "shared"
+                | "rshared"
+                | "slave"
+                | "rslave"
+                | "private"
+                | "rprivate"
+                | "copy"
+                | "nocopy"
+                | "consistent"
+                | "cached"
+                | "delegated"
+        )
+    })
 }
 
 /// The user's mounts as inspect and the list show them (`Mounts`), in Docker's shape:
@@ -417,7 +467,7 @@ pub fn parse_bind(spec: &str) -> Result<Bind> {
 /// (never accepted at create) is left out.
 pub fn mount_points(hc: &HostConfig) -> Vec<MountPoint> {
     let binds = hc.binds.iter().flatten().filter_map(|spec| {
-        let bind = parse_bind(spec).ok()?;
+        let bind = parse_bind(spec).ok().filter(|b| b.volume.is_none())?;
         Some(MountPoint {
             kind: "bind".into(),
             source: bind.source.display().to_string(),
@@ -455,7 +505,7 @@ pub fn mount_points(hc: &HostConfig) -> Vec<MountPoint> {
 
 /// `/a//b/./c/` → `/a/b/c`, without touching the filesystem (`..` is kept out: a
 /// destination is resolved inside the root by the runtime).
-fn clean_path(p: &str) -> String {
+pub(crate) fn clean_path(p: &str) -> String {
     let parts: Vec<&str> = p
         .split('/')
         .filter(|s| !s.is_empty() && *s != ".")
@@ -480,11 +530,26 @@ fn bind_mount(dest: &str, source: &Path, read_only: bool, propagation: &str) -> 
     })
 }
 
-/// The user's mounts: `Binds`, `Mounts` (bind and tmpfs) and `Tmpfs`.
-fn user_mounts(hc: &HostConfig) -> Result<Vec<Value>> {
+/// The user's mounts: `Binds`, `Mounts` (bind, tmpfs and volume), `Tmpfs`, and the
+/// anonymous volumes of `Config.Volumes` that nothing else mounts.
+fn user_mounts(hc: &HostConfig, volumes: &[VolumeBind]) -> Result<Vec<Value>> {
     let mut out: Vec<(String, Value)> = Vec::new();
+    let mut used = vec![false; volumes.len()];
+    // The volume the daemon resolved for `dest` (one each, in the order asked for).
+    let mut volume_at = |dest: &str| -> Result<Value> {
+        let i = (0..volumes.len())
+            .find(|&i| !used[i] && volumes[i].destination == dest)
+            .ok_or_else(|| SpecError::invalid(format!("no volume resolved for {dest}")))?;
+        used[i] = true;
+        let v = &volumes[i];
+        Ok(bind_mount(dest, &v.source, v.read_only, "rprivate"))
+    };
     for b in hc.binds.iter().flatten() {
         let bind = parse_bind(b)?;
+        if bind.volume.is_some() {
+            out.push((bind.destination.clone(), volume_at(&bind.destination)?));
+            continue;
+        }
         // Docker creates a missing host directory for -v (not for --mount).
         if !bind.source.exists() {
             std::fs::create_dir_all(&bind.source).map_err(|e| SpecError::Io {
@@ -560,7 +625,8 @@ fn user_mounts(hc: &HostConfig) -> Result<Vec<Value>> {
                 let opts: Vec<&str> = opts.iter().map(String::as_str).collect();
                 out.push((target.clone(), mount(&target, "tmpfs", "tmpfs", &opts)));
             }
-            "volume" | "npipe" | "cluster" | "image" => {
+            "volume" => out.push((target.clone(), volume_at(&target)?)),
+            "npipe" | "cluster" | "image" => {
                 return Err(SpecError::NotSupported(format!(
                     "mounts of type {:?}",
                     m.kind
@@ -584,6 +650,10 @@ fn user_mounts(hc: &HostConfig) -> Result<Vec<Value>> {
         let mut opts = vec!["noexec", "nosuid", "nodev"];
         opts.extend(data.split(',').filter(|o| !o.is_empty()));
         out.push((target.clone(), mount(&target, "tmpfs", "tmpfs", &opts)));
+    }
+    for (v, _) in volumes.iter().zip(used).filter(|(_, used)| !used) {
+        let m = bind_mount(&v.destination, &v.source, v.read_only, "rprivate");
+        out.push((v.destination.clone(), m));
     }
     let mut seen = std::collections::HashSet::new();
     for (dest, _) in &out {
@@ -836,8 +906,15 @@ fn security_options(hc: &HostConfig) -> Result<(bool, bool)> {
     Ok((seccomp, no_new_privs))
 }
 
-/// Builds the container's OCI spec.
+/// Builds the OCI spec of a container without volumes.
 pub fn build(input: &SpecInput) -> Result<Value> {
+    build_with_volumes(input, &[])
+}
+
+/// Builds the container's OCI spec with its volumes, resolved to host directories (see
+/// `daemon::volumes`): those named by `Binds` and `Mounts`, and the anonymous ones of
+/// `Config.Volumes`.
+pub fn build_with_volumes(input: &SpecInput, volumes: &[VolumeBind]) -> Result<Value> {
     let (config, hc) = (input.config, input.host_config);
     if hc.privileged {
         return Err(SpecError::NotSupported("privileged mode".into()));
@@ -917,7 +994,7 @@ pub fn build(input: &SpecInput) -> Result<Value> {
 
     // Mounts: Docker's defaults, minus those the user replaces, then /etc files, init,
     // then the user's.
-    let user = user_mounts(hc)?;
+    let user = user_mounts(hc, volumes)?;
     let user_dests: Vec<&str> = user
         .iter()
         .filter_map(|m| m["destination"].as_str())
@@ -1385,22 +1462,42 @@ mod tests {
             b,
             Bind {
                 source: "/h/a".into(),
+                volume: None,
                 destination: "/c/d".into(),
                 read_only: true,
-                propagation: "rshared".into()
+                propagation: "rshared".into(),
+                mode: "ro,rshared".into(),
+                no_copy: false,
             }
         );
         assert!(!parse_bind("/h:/c").unwrap().read_only);
         assert!(!parse_bind("/h:/c:rw,z").unwrap().read_only);
+        // Volumes: named, anonymous, with modes.
+        let v = parse_bind("data:/srv//d/:ro,nocopy").unwrap();
+        assert_eq!(v.volume.as_deref(), Some("data"));
+        assert_eq!(v.destination, "/srv/d");
+        assert!(v.read_only && v.no_copy);
+        assert_eq!(v.mode, "ro,nocopy");
+        let v = parse_bind("/anon").unwrap();
+        assert_eq!(v.volume.as_deref(), Some(""));
+        assert_eq!(v.destination, "/anon");
+        assert!(!v.read_only && !v.no_copy && v.mode.is_empty());
+        // Names are the volume store's to check; `./x` reads as a (bad) name here.
+        assert_eq!(parse_bind("./x:/c").unwrap().volume.as_deref(), Some("./x"));
         for bad in [
-            "vol:/c",
             "/h:c",
-            "/h",
+            "vol:c",
+            "c",
             "/h:/",
+            "/",
+            "/h:ro",
+            "/h:rw,z",
             "/h:/c:ro,rw",
+            "/h:/c:copy,nocopy",
             "/h:/c:bogus",
             "/a:/b:ro:x",
             ":/c",
+            "",
         ] {
             let e = parse_bind(bad).unwrap_err().to_string();
             assert!(e.contains("invalid volume specification"), "{bad}: {e}");
@@ -1485,7 +1582,86 @@ mod tests {
             ..Default::default()
         };
         let e = spec_of(&Config::default(), &hc).unwrap_err();
-        assert!(matches!(e, SpecError::NotSupported(_)), "{e}");
+        assert!(e.to_string().contains("no volume resolved for /x"), "{e}");
+    }
+
+    fn spec_with_volumes(hc: &HostConfig, volumes: &[VolumeBind]) -> Result<Value> {
+        let input = SpecInput {
+            id: ID,
+            config: &Config::default(),
+            host_config: hc,
+            image: &image(),
+            user: &root(),
+            etc_dir: Path::new("/var/lib/myengine/containers/x"),
+            init_path: Path::new("/usr/local/bin/myinit"),
+            cgroup_parent: "/myengine",
+            netns_path: None,
+        };
+        build_with_volumes(&input, volumes)
+    }
+
+    #[test]
+    fn volumes_mount_their_data_directories() {
+        let vb = |dest: &str, src: &str, ro: bool| VolumeBind {
+            destination: dest.into(),
+            source: src.into(),
+            read_only: ro,
+        };
+        let hc = HostConfig {
+            binds: Some(vec!["data:/data:ro".into(), "/tmp:/host".into()]),
+            mounts: vec![Mount {
+                kind: "volume".into(),
+                source: "other".into(),
+                target: "/data/other".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let volumes = [
+            vb("/data", "/v/data/_data", true),
+            vb("/data/other", "/v/other/_data", false),
+            // From Config.Volumes: mounted after the others, parents first.
+            vb("/cache", "/v/anon/_data", false),
+        ];
+        let s = spec_with_volumes(&hc, &volumes).unwrap();
+        let find = |dest: &str| {
+            s["mounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["destination"] == dest)
+                .cloned()
+                .unwrap_or_else(|| panic!("no mount at {dest}"))
+        };
+        assert_eq!(find("/data")["source"], "/v/data/_data");
+        assert_eq!(find("/data")["options"], json!(["rbind", "rprivate", "ro"]));
+        assert_eq!(find("/data/other")["source"], "/v/other/_data");
+        assert_eq!(find("/cache")["type"], "bind");
+        assert_eq!(find("/host")["source"], "/tmp");
+        let dests: Vec<&str> = s["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["destination"].as_str())
+            .collect();
+        let pos = |d: &str| dests.iter().position(|x| *x == d).unwrap();
+        assert!(pos("/data") < pos("/data/other"));
+
+        // A volume and a bind on one destination clash, as in docker.
+        let hc = HostConfig {
+            binds: Some(vec!["data:/x".into(), "/tmp:/x".into()]),
+            ..Default::default()
+        };
+        let e = spec_with_volumes(&hc, &[vb("/x", "/v/data/_data", false)]).unwrap_err();
+        assert_eq!(e.to_string(), "Duplicate mount point: /x");
+        // Inspect leaves volume binds to the volume code (it knows their names).
+        let hc = HostConfig {
+            binds: Some(vec!["data:/x".into(), "/tmp:/y".into()]),
+            ..Default::default()
+        };
+        let m = mount_points(&hc);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].destination, "/y");
     }
 
     fn ns_types(s: &Value) -> Vec<String> {
