@@ -1,4 +1,4 @@
-//! `mycli inspect`: containers or images as docker prints them — the daemon's JSON
+//! `mycli inspect`: containers, images, networks or volumes as docker prints them — the daemon's JSON
 //! documents in one indented array, keys in the daemon's order — or through a
 //! `--format` template (a subset of Go's templates, see `template.rs`).
 
@@ -13,6 +13,8 @@ use crate::template::{Doc, InspectFormat, Inspector};
 pub enum ObjectType {
     Container,
     Image,
+    Network,
+    Volume,
 }
 
 #[derive(Debug, Args)]
@@ -44,7 +46,8 @@ pub fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<i32> {
     inspector.print()
 }
 
-/// The raw JSON of `name`: a container first, then an image, as docker looks them up.
+/// The raw JSON of `name`: a container first, then an image, a network and a volume, as
+/// docker looks them up.
 fn find(
     client: &Client,
     name: &str,
@@ -64,16 +67,28 @@ fn find(
         Ok::<_, Error>(get(format!("/containers/{seg}/json{q}"))?.map(|d| (Doc::Container, d)))
     };
     let image = || Ok::<_, Error>(get(format!("/images/{seg}/json"))?.map(|d| (Doc::Image, d)));
+    let network = || Ok::<_, Error>(get(format!("/networks/{seg}"))?.map(|d| (Doc::Network, d)));
+    let volume = || Ok::<_, Error>(get(format!("/volumes/{seg}"))?.map(|d| (Doc::Volume, d)));
     let (found, what) = match kind {
         Some(ObjectType::Container) => (container()?, "container"),
         Some(ObjectType::Image) => (image()?, "image"),
-        None => (
-            match container()? {
-                Some(d) => Some(d),
-                None => image()?,
-            },
-            "object",
-        ),
+        Some(ObjectType::Network) => (network()?, "network"),
+        Some(ObjectType::Volume) => (volume()?, "volume"),
+        None => {
+            let mut found = None;
+            for lookup in [
+                &container as &dyn Fn() -> Result<_>,
+                &image,
+                &network,
+                &volume,
+            ] {
+                found = lookup()?;
+                if found.is_some() {
+                    break;
+                }
+            }
+            (found, "object")
+        }
     };
     found.ok_or_else(|| Error::InvalidArgument(format!("Error: No such {what}: {name}")))
 }

@@ -287,6 +287,26 @@ fn flag_needs_value(arg: &str, takes: impl Fn(Option<&str>, Option<char>) -> boo
     false
 }
 
+/// docker's label check: a label needs a name.
+pub(crate) fn label(value: &str) -> std::result::Result<String, String> {
+    let key = value.split_once('=').map_or(value, |(k, _)| k);
+    if key.trim().is_empty() {
+        return Err(format!("invalid label '{value}': empty name"));
+    }
+    Ok(value.to_owned())
+}
+
+/// docker's prompt: `MESSAGE [y/N] ` on stdout, then one line; only `y`/`Y` agrees
+/// (end of input does not).
+pub(crate) fn confirm(message: &str, input: &mut impl std::io::BufRead) -> bool {
+    crate::out!("{message} [y/N] ");
+    let mut line = String::new();
+    match input.read_line(&mut line) {
+        Ok(_) => line.trim().eq_ignore_ascii_case("y"),
+        Err(_) => false,
+    }
+}
+
 /// Parses `KEY=VALUE` lists (labels, filters) the way docker does: a missing `=` means an
 /// empty value.
 pub fn key_values(items: &[String]) -> std::collections::BTreeMap<String, String> {

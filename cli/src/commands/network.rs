@@ -3,7 +3,6 @@
 //! cli/command/network).
 
 use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::net::IpAddr;
 
 use clap::{Args, Subcommand};
@@ -54,7 +53,7 @@ pub struct CreateArgs {
     #[arg(short = 'o', long = "opt", value_name = "KEY=VALUE")]
     pub opts: Vec<String>,
     /// Set metadata on a network
-    #[arg(long = "label", value_parser = label)]
+    #[arg(long = "label", value_parser = super::label)]
     pub labels: Vec<String>,
     /// Restrict external access to the network
     #[arg(long)]
@@ -181,15 +180,6 @@ pub fn network(ctx: &Ctx, args: NetworkArgs) -> Result<i32> {
         NetworkCommand::Prune(a) => prune(ctx, a),
         NetworkCommand::Rm(a) => rm(ctx, a),
     }
-}
-
-/// docker's label check: a label needs a name.
-fn label(value: &str) -> std::result::Result<String, String> {
-    let key = value.split_once('=').map_or(value, |(k, _)| k);
-    if key.trim().is_empty() {
-        return Err(format!("invalid label '{value}': empty name"));
-    }
-    Ok(value.to_owned())
 }
 
 // ---------------------------------------------------------------------------- create
@@ -591,7 +581,7 @@ const PRUNE_WARNING: &str = "WARNING! This will remove all custom networks not u
 
 fn prune(ctx: &Ctx, args: PruneArgs) -> Result<i32> {
     let filters = parse_filters(&args.filter)?;
-    if !args.force && !confirm(PRUNE_WARNING, &mut std::io::stdin().lock()) {
+    if !args.force && !super::confirm(PRUNE_WARNING, &mut std::io::stdin().lock()) {
         // docker treats a refusal as a cancelled command: nothing more, exit 0.
         return Ok(0);
     }
@@ -609,17 +599,6 @@ fn prune(ctx: &Ctx, args: PruneArgs) -> Result<i32> {
         .json()?;
     crate::out!("{}", prune_output(&resp));
     Ok(0)
-}
-
-/// docker's prompt: `MESSAGE [y/N] ` on stdout, then one line; only `y`/`Y` agrees
-/// (end of input does not).
-fn confirm(message: &str, input: &mut impl BufRead) -> bool {
-    crate::out!("{message} [y/N] ");
-    let mut line = String::new();
-    match input.read_line(&mut line) {
-        Ok(_) => line.trim().eq_ignore_ascii_case("y"),
-        Err(_) => false,
-    }
 }
 
 /// `Deleted Networks:` and one name a line, then the blank line docker's `Fprintln`
@@ -1032,12 +1011,12 @@ mod tests {
 
     #[test]
     fn prune_asks_and_reports_like_docker() {
-        assert!(confirm("sure?", &mut &b"y\n"[..]));
-        assert!(confirm("sure?", &mut &b" Y \n"[..]));
-        assert!(!confirm("sure?", &mut &b"n\n"[..]));
-        assert!(!confirm("sure?", &mut &b"\n"[..]));
-        assert!(!confirm("sure?", &mut &b""[..]));
-        assert!(!confirm("sure?", &mut &b"yes\n"[..]));
+        assert!(crate::commands::confirm("sure?", &mut &b"y\n"[..]));
+        assert!(crate::commands::confirm("sure?", &mut &b" Y \n"[..]));
+        assert!(!crate::commands::confirm("sure?", &mut &b"n\n"[..]));
+        assert!(!crate::commands::confirm("sure?", &mut &b"\n"[..]));
+        assert!(!crate::commands::confirm("sure?", &mut &b""[..]));
+        assert!(!crate::commands::confirm("sure?", &mut &b"yes\n"[..]));
         let resp: PruneResponse =
             serde_json::from_str(r#"{"NetworksDeleted":["zz3","web","y"]}"#).unwrap();
         // Byte for byte what docker 28 wrote after the prompt.
