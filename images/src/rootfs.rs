@@ -268,7 +268,9 @@ pub fn read_in_root(root: &Path, relative: &str) -> Option<String> {
     std::fs::read_to_string(path).ok()
 }
 
-fn resolve_in_root(root: &Path, relative: &str) -> Option<PathBuf> {
+/// `relative` under `root`, following symlinks as if `root` were `/` (no link leads
+/// out); `None` when a component is missing or links nest too deep.
+pub fn resolve_in_root(root: &Path, relative: &str) -> Option<PathBuf> {
     let split = |s: &str| -> VecDeque<String> {
         s.split('/')
             .filter(|p| !p.is_empty() && *p != ".")

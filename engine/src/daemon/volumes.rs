@@ -35,8 +35,6 @@ pub const DRIVER: &str = "local";
 pub const ANONYMOUS_LABEL: &str = "com.docker.volume.anonymous";
 /// The characters a volume name may use (moby's `RestrictedNameChars`), as its errors say.
 const NAME_CHARS: &str = "[a-zA-Z0-9][a-zA-Z0-9_.-]";
-/// Symlinks followed at most while resolving a path in an image (Linux's limit).
-const MAX_SYMLINKS: usize = 40;
 
 /// What the store keeps about a volume.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -907,7 +905,7 @@ fn name_matches(pattern: &str, text: &str) -> bool {
 
 /// Fills the volume `data` from `v.destination` in the image mounted at `root`.
 fn populate_one(root: &Path, v: &VolumeMount, data: &Path) -> Result<()> {
-    let Some(src) = resolve_in_root(root, &v.destination) else {
+    let Some(src) = myimages::rootfs::resolve_in_root(root, &v.destination) else {
         return Ok(());
     };
     let meta = match std::fs::symlink_metadata(&src) {
@@ -935,48 +933,6 @@ fn populate_one(root: &Path, v: &VolumeMount, data: &Path) -> Result<()> {
             e,
         )
     })
-}
-
-/// `relative` under `root`, following symlinks as if `root` were `/` (no link leads out).
-fn resolve_in_root(root: &Path, relative: &str) -> Option<PathBuf> {
-    use std::collections::VecDeque;
-    let split = |s: &str| -> VecDeque<String> {
-        s.split('/')
-            .filter(|p| !p.is_empty() && *p != ".")
-            .map(str::to_owned)
-            .collect()
-    };
-    let mut pending = split(relative);
-    let mut current = PathBuf::new();
-    let mut links = 0;
-    while let Some(part) = pending.pop_front() {
-        if part == ".." {
-            current.pop();
-            continue;
-        }
-        let candidate = current.join(&part);
-        let Ok(meta) = std::fs::symlink_metadata(root.join(&candidate)) else {
-            // Missing from here on: nothing to copy.
-            return None;
-        };
-        if !meta.file_type().is_symlink() {
-            current = candidate;
-            continue;
-        }
-        links += 1;
-        if links > MAX_SYMLINKS {
-            return None;
-        }
-        let target = std::fs::read_link(root.join(&candidate)).ok()?;
-        let target = target.to_string_lossy();
-        if target.starts_with('/') {
-            current = PathBuf::new();
-        }
-        let mut rest = split(&target);
-        rest.extend(pending);
-        pending = rest;
-    }
-    Some(root.join(current))
 }
 
 fn cvt(rc: libc::c_int) -> io::Result<libc::c_int> {
@@ -1530,9 +1486,15 @@ mod tests {
         std::fs::create_dir_all(r.join("etc")).unwrap();
         std::os::unix::fs::symlink("/srv/data", r.join("data")).unwrap();
         std::os::unix::fs::symlink("../../../../etc", r.join("srv/escape")).unwrap();
-        assert_eq!(resolve_in_root(r, "/data").unwrap(), r.join("srv/data"));
-        assert_eq!(resolve_in_root(r, "/srv/escape").unwrap(), r.join("etc"));
-        assert_eq!(resolve_in_root(r, "/missing/x"), None);
+        assert_eq!(
+            myimages::rootfs::resolve_in_root(r, "/data").unwrap(),
+            r.join("srv/data")
+        );
+        assert_eq!(
+            myimages::rootfs::resolve_in_root(r, "/srv/escape").unwrap(),
+            r.join("etc")
+        );
+        assert_eq!(myimages::rootfs::resolve_in_root(r, "/missing/x"), None);
     }
 
     #[test]
