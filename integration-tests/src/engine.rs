@@ -80,6 +80,10 @@ impl Engine {
     /// myengined over a daemon of `kind` (Debian's containerd 1.6 for the reference
     /// check), no images.
     pub fn start_on(kind: DaemonKind) -> Engine {
+        Engine::start_with(kind, Vec::new())
+    }
+
+    fn start_with(kind: DaemonKind, extra_args: Vec<String>) -> Engine {
         let containerd = Daemon::start(kind);
         let dir = tempfile::Builder::new()
             .prefix("engine-")
@@ -93,7 +97,7 @@ impl Engine {
             dir,
             net,
             containerd,
-            extra_args: Vec::new(),
+            extra_args,
         };
         e.spawn();
         // The bridge and its route exist now: the next engine's choice avoids them.
@@ -294,23 +298,10 @@ impl Engine {
     /// own: say `-H tcp://...` and TLS flags. The harness's UNIX socket stays, for
     /// readiness and for `request`.
     pub fn start_with_args(extra: &[&str]) -> Engine {
-        let containerd = Daemon::start(DaemonKind::Ours);
-        let dir = tempfile::Builder::new()
-            .prefix("engine-")
-            .tempdir()
-            .unwrap();
-        std::fs::create_dir_all(dir.path().join("docker-config")).unwrap();
-        let lock = NetSlot::lock();
-        let net = NetSlot::choose();
-        let mut e = Engine {
-            child: None,
-            dir,
-            net,
-            containerd,
-            extra_args: extra.iter().map(|a| a.to_string()).collect(),
-        };
-        e.spawn();
-        drop(lock);
+        let e = Engine::start_with(
+            DaemonKind::Ours,
+            extra.iter().map(|a| a.to_string()).collect(),
+        );
         e.load_busybox();
         e
     }
