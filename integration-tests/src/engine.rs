@@ -233,6 +233,61 @@ impl Engine {
         );
     }
 
+    /// mycli against this engine, with `input` on stdin.
+    pub fn mycli_with_stdin(&self, args: &[&str], input: &[u8]) -> Output {
+        let mut child = Command::new(bin("mycli"))
+            .env("DOCKER_HOST", self.host())
+            .env_remove("DOCKER_API_VERSION")
+            .env_remove("DOCKER_CONTEXT")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting mycli");
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// mycli against this engine, stdin empty.
+    pub fn mycli(&self, args: &[&str]) -> Output {
+        self.mycli_with_stdin(args, b"")
+    }
+
+    /// mycli, insisting on success; its stdout.
+    pub fn mycli_ok(&self, args: &[&str]) -> String {
+        let out = self.mycli(args);
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        assert!(
+            out.status.success(),
+            "mycli {args:?} failed ({:?}):\nstdout: {}\nstderr: {}\n--- engine log ---\n{}",
+            out.status.code(),
+            text(&out.stdout),
+            text(&out.stderr),
+            self.log_tail()
+        );
+        text(&out.stdout)
+    }
+
+    /// mycli, insisting on failure with `code` and `needle` in its stderr.
+    pub fn mycli_fails(&self, args: &[&str], code: i32, needle: &str) -> Output {
+        let out = self.mycli(args);
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "mycli {args:?}: stdout: {stdout} stderr: {stderr}"
+        );
+        assert!(
+            stderr.contains(needle),
+            "mycli {args:?}: expected {needle:?} in stderr: {stderr}"
+        );
+        out
+    }
+
     /// The real docker CLI against this engine (its config in the temp dir).
     pub fn docker_cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(DOCKER_CLI);

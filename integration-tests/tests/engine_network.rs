@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use integration_tests::engine::Engine;
-use integration_tests::{bin, pid_alive, wait_until};
+use integration_tests::{pid_alive, wait_until};
 
 /// busybox's httpd serving `page` on port 80 in the foreground.
 const HTTPD: &[&str] = &[
@@ -36,48 +36,16 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// mycli against `e`, stdin empty.
 fn mycli(e: &Engine, args: &[&str]) -> Output {
-    Command::new(bin("mycli"))
-        .env("DOCKER_HOST", e.host())
-        .env_remove("DOCKER_API_VERSION")
-        .env_remove("DOCKER_CONTEXT")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    e.mycli(args)
 }
 
-/// mycli, insisting on success; its stdout.
 fn ok(e: &Engine, args: &[&str]) -> String {
-    let out = mycli(e, args);
-    assert!(
-        out.status.success(),
-        "mycli {args:?} failed ({:?}):\nstdout: {}\nstderr: {}\n--- engine log ---\n{}",
-        out.status.code(),
-        stdout(&out),
-        stderr(&out),
-        e.log_tail()
-    );
-    stdout(&out)
+    e.mycli_ok(args)
 }
 
-/// mycli, insisting on failure with `code` and `needle` in its stderr.
 fn fails(e: &Engine, args: &[&str], code: i32, needle: &str) -> Output {
-    let out = mycli(e, args);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "mycli {args:?}: stdout: {} stderr: {}",
-        stdout(&out),
-        stderr(&out)
-    );
-    assert!(
-        stderr(&out).contains(needle),
-        "mycli {args:?}: expected {needle:?} in stderr: {}",
-        stderr(&out)
-    );
-    out
+    e.mycli_fails(args, code, needle)
 }
 
 /// `run -d` with `opts` before the image and `cmd` after it; the container's ID.

@@ -6,11 +6,11 @@
 //! docker CLI. Each test has its own engine.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
+use integration_tests::busybox_rootfs;
 use integration_tests::engine::Engine;
 use integration_tests::oci::{LayerBuilder, sha256};
-use integration_tests::{bin, busybox_rootfs};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -20,56 +20,20 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// mycli against `e`, with `input` on stdin.
 fn mycli_in(e: &Engine, args: &[&str], input: &[u8]) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(bin("mycli"))
-        .env("DOCKER_HOST", e.host())
-        .env_remove("DOCKER_API_VERSION")
-        .env_remove("DOCKER_CONTEXT")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    child.wait_with_output().unwrap()
+    e.mycli_with_stdin(args, input)
 }
 
 fn mycli(e: &Engine, args: &[&str]) -> Output {
     mycli_in(e, args, b"")
 }
 
-/// mycli, insisting on success; its stdout.
 fn ok(e: &Engine, args: &[&str]) -> String {
-    let out = mycli(e, args);
-    assert!(
-        out.status.success(),
-        "mycli {args:?} failed ({:?}):\nstdout: {}\nstderr: {}\n--- engine log ---\n{}",
-        out.status.code(),
-        stdout(&out),
-        stderr(&out),
-        e.log_tail()
-    );
-    stdout(&out)
+    e.mycli_ok(args)
 }
 
-/// mycli, insisting on failure with `code` and `needle` in its stderr.
 fn fails(e: &Engine, args: &[&str], code: i32, needle: &str) {
-    let out = mycli(e, args);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "mycli {args:?}: stdout: {} stderr: {}",
-        stdout(&out),
-        stderr(&out)
-    );
-    assert!(
-        stderr(&out).contains(needle),
-        "mycli {args:?}: expected {needle:?} in stderr: {}",
-        stderr(&out)
-    );
+    e.mycli_fails(args, code, needle);
 }
 
 fn api(e: &Engine, method: &str, path: &str, body: Option<&str>) -> (u16, serde_json::Value) {
