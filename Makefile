@@ -16,7 +16,7 @@ ENGINE_SOCK ?= /var/run/docker.sock
 
 # Debian packages the build, the tests, the benchmarks and the demo need.
 DEBS := build-essential pkg-config protobuf-compiler libseccomp-dev \
-        busybox-static runc crun containerd docker.io tini iptables iproute2 \
+        busybox-static runc crun containerd docker.io tini iptables nftables iproute2 curl \
         docker-registry skopeo hyperfine file util-linux bsdutils coreutils procps psmisc \
         python3 git
 
