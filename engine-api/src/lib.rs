@@ -8,6 +8,7 @@
 //! talk to us; values that the API allows to be `null` are `Option`s.
 
 pub mod containers;
+pub mod events;
 pub mod exec;
 pub mod filters;
 pub mod images;

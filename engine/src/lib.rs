@@ -10,6 +10,7 @@ pub mod config;
 pub mod containerd;
 pub mod daemon;
 pub mod error;
+pub mod events;
 pub mod logger;
 pub mod network;
 pub mod server;

@@ -37,6 +37,8 @@ pub struct Daemon {
     pub network: NetworkManager,
     /// The volumes and which containers use them.
     pub volumes: volumes::Volumes,
+    /// What `GET /events` streams.
+    pub events: crate::events::Events,
     store: ContainerStore,
     containers: Mutex<HashMap<String, Arc<Container>>>,
     execs: Mutex<HashMap<String, Arc<Exec>>>,
@@ -113,12 +115,26 @@ impl Daemon {
             images,
             network,
             volumes,
+            events: crate::events::Events::new(),
             store,
             containers: Mutex::new(map),
             execs: Mutex::new(HashMap::new()),
             create_lock: tokio::sync::Mutex::new(()),
             started: SystemTime::now(),
         })
+    }
+
+    /// Publishes a container event; its attributes are the container's labels, `name`
+    /// and `image` (as Docker's), plus `extra` (e.g. `exitCode`, `signal`).
+    pub fn container_event(&self, c: &Container, action: &str, extra: &[(&str, String)]) {
+        let record = c.record();
+        let mut attributes = record.config.labels.clone();
+        attributes.insert("name".into(), record.name.clone());
+        attributes.insert("image".into(), record.config.image.clone());
+        for (k, v) in extra {
+            attributes.insert((*k).to_string(), v.clone());
+        }
+        self.events.publish("container", action, &c.id, attributes);
     }
 
     /// `<data-root>/containers/<id>`: the log, hostname, hosts, resolv.conf.
