@@ -95,6 +95,7 @@ bench: deps build
 	bench/containerd.sh
 	bench/images.sh
 	bench/engine.sh
+	bench/engine-many.sh
 	bench/network.sh
 
 ## install: the binaries into $(PREFIX)/bin
