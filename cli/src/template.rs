@@ -101,6 +101,8 @@ pub enum Doc {
     Image,
     Network,
     Volume,
+    /// A line of `GET /events` (`events.Message`).
+    Event,
     /// Anything else: typed from its own keys.
     Untyped,
 }
@@ -210,6 +212,7 @@ pub fn render_doc(t: &Template, doc: Doc, raw: &[u8]) -> std::result::Result<Str
         Doc::Image => &schema::IMAGE_TY,
         Doc::Network => &schema::NETWORK_TY,
         Doc::Volume => &schema::VOLUME_TY,
+        Doc::Event => &schema::EVENT_TY,
         Doc::Untyped => &schema::OPAQUE_TY,
     };
     let typed = schema::typed(Some(&json), ty);

@@ -209,7 +209,10 @@ pub fn go_duration(text: &str) -> Option<i128> {
 /// back from now; an RFC 3339 date or date-time, or unix seconds (with optional
 /// fraction), is absolute. The answer is what the API takes: `SECONDS[.NANOS]`.
 pub fn api_timestamp(value: &str, now: SystemTime) -> Result<String, String> {
-    if let Some(nanos) = go_duration(value) {
+    // As the docker CLI: a bare "0" is the epoch, not a zero duration ago.
+    if value != "0"
+        && let Some(nanos) = go_duration(value)
+    {
         let now = now
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos() as i128)

@@ -495,6 +495,49 @@ pub struct WaitResponse {
     pub error: Option<WaitError>,
 }
 
+/// What `HEAD`/`GET /containers/{id}/archive` say about a path, base64 JSON in the
+/// `X-Docker-Container-Path-Stat` header. `mode` is Go's `os.FileMode` (type bits high:
+/// directory `1 << 31`, symlink `1 << 27`, ...), which the docker CLI decodes as such.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PathStat {
+    pub name: String,
+    pub size: i64,
+    pub mode: u32,
+    /// RFC 3339.
+    pub mtime: String,
+    #[serde(rename = "linkTarget")]
+    pub link_target: String,
+}
+
+impl PathStat {
+    pub const MODE_DIR: u32 = 1 << 31;
+    pub const MODE_SYMLINK: u32 = 1 << 27;
+
+    pub fn is_dir(&self) -> bool {
+        self.mode & Self::MODE_DIR != 0
+    }
+
+    pub fn is_symlink(&self) -> bool {
+        self.mode & Self::MODE_SYMLINK != 0
+    }
+}
+
+/// One entry of `GET /containers/{id}/changes`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Change {
+    pub path: String,
+    /// 0 modified, 1 added, 2 deleted.
+    pub kind: u8,
+}
+
+impl Change {
+    pub const MODIFIED: u8 = 0;
+    pub const ADDED: u8 = 1;
+    pub const DELETED: u8 = 2;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -68,6 +68,31 @@ pub struct ImageInspect {
     pub metadata: ImageMetadata,
 }
 
+/// One entry of `GET /images/{name}/history`, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct HistoryItem {
+    /// The image ID on the top entry, `<missing>` on the others.
+    pub id: String,
+    /// Unix seconds.
+    pub created: i64,
+    pub created_by: String,
+    /// The image's tags on the top entry; null elsewhere.
+    #[serde(deserialize_with = "crate::de::null_default")]
+    pub tags: Vec<String>,
+    pub size: i64,
+    pub comment: String,
+}
+
+/// The answer of `POST /images/prune`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ImagePruneResponse {
+    #[serde(deserialize_with = "crate::de::null_default")]
+    pub images_deleted: Vec<DeleteItem>,
+    pub space_reclaimed: u64,
+}
+
 /// One entry of `DELETE /images/{name}`'s answer: either field is set.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]

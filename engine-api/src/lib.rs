@@ -13,6 +13,7 @@ pub mod exec;
 pub mod filters;
 pub mod images;
 pub mod networks;
+pub mod stats;
 pub mod stream;
 pub mod system;
 pub mod volumes;

@@ -142,6 +142,34 @@ pub struct Info {
     pub warnings: Vec<String>,
 }
 
+/// A container as `GET /system/df` lists it: its list entry and its sizes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DiskUsageContainer {
+    #[serde(flatten)]
+    pub summary: crate::containers::Summary,
+    /// Bytes in its writable layer.
+    pub size_rw: i64,
+    /// Its writable layer and its image.
+    pub size_root_fs: i64,
+}
+
+/// The answer of `GET /system/df` (swagger: SystemDataUsageResponse).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DiskUsage {
+    pub layers_size: i64,
+    #[serde(deserialize_with = "crate::de::null_default")]
+    pub images: Vec<crate::images::ImageSummary>,
+    #[serde(deserialize_with = "crate::de::null_default")]
+    pub containers: Vec<DiskUsageContainer>,
+    #[serde(deserialize_with = "crate::de::null_default")]
+    pub volumes: Vec<crate::volumes::Volume>,
+    /// We have no builder: always empty.
+    #[serde(deserialize_with = "crate::de::null_default")]
+    pub build_cache: Vec<serde_json::Value>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,10 @@ pub const NAMESPACE: &str = "myengine";
     about = "A Docker Engine API daemon on containerd"
 )]
 pub struct Flags {
+    /// The daemon.json to read (default /etc/myengine/daemon.json, when it exists): the
+    /// flags' settings under their long names; SIGHUP reloads log-level and log-opts.
+    #[arg(long = "config-file", value_name = "PATH")]
+    pub config_file: Option<PathBuf>,
     /// Daemon socket(s) to listen on (unix:///path or tcp://HOST:PORT); may be given
     /// several times.
     #[arg(short = 'H', long = "host", value_name = "ADDRESS")]
@@ -100,6 +104,9 @@ pub struct Config {
     pub hosts: Vec<PathBuf>,
     /// TCP addresses (`HOST:PORT`) to serve on.
     pub tcp_hosts: Vec<String>,
+    /// `fd://` hosts: sockets handed over by the service manager (systemd's socket
+    /// activation); None is every one of them, `Some(n)` only descriptor `n`.
+    pub fd_hosts: Vec<Option<i32>>,
     /// How the TCP addresses are secured; None only with --insecure-tcp or without any.
     pub tls: Option<TlsConfig>,
     pub containerd: PathBuf,
@@ -112,9 +119,13 @@ pub struct Config {
     /// This program, started by the shim as the json-file logging program.
     pub engine_exe: PathBuf,
     pub network: NetworkConfig,
-    /// The daemon's `--log-opt`s: defaults merged under each container's LogConfig.Config.
-    pub log_opts: std::collections::BTreeMap<String, String>,
+    /// The daemon's `--log-opt`s: defaults merged under each container's LogConfig.Config;
+    /// shared so that SIGHUP can replace them.
+    pub log_opts: SharedLogOpts,
 }
+
+pub type SharedLogOpts =
+    std::sync::Arc<std::sync::RwLock<std::collections::BTreeMap<String, String>>>;
 
 /// The networking part of the configuration.
 #[derive(Debug, Clone)]
@@ -145,7 +156,7 @@ pub struct TlsConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("invalid host {0:?}: want unix:///path or tcp://HOST:PORT")]
+    #[error("invalid host {0:?}: want unix:///path, tcp://HOST:PORT or fd://[N]")]
     Host(String),
     #[error(
         "refusing to listen on tcp://{0} without TLS: anyone who can connect would be root on this host; \
@@ -170,9 +181,20 @@ impl Config {
     pub fn from_flags(flags: &Flags) -> Result<Config, ConfigError> {
         let mut hosts = Vec::new();
         let mut tcp_hosts = Vec::new();
+        let mut fd_hosts = Vec::new();
         let tls_on = flags.tls || flags.tlsverify;
         for h in &flags.hosts {
-            if h.starts_with("tcp://") {
+            if let Some(fd) = h.strip_prefix("fd://") {
+                fd_hosts.push(match fd {
+                    "" => None,
+                    n => Some(
+                        n.parse::<i32>()
+                            .ok()
+                            .filter(|n| *n >= 3)
+                            .ok_or_else(|| ConfigError::Host(h.clone()))?,
+                    ),
+                });
+            } else if h.starts_with("tcp://") {
                 tcp_hosts.push(parse_tcp_host(h, tls_on)?);
             } else {
                 hosts.push(parse_host(h)?);
@@ -181,7 +203,8 @@ impl Config {
         if flags.hosts.is_empty() {
             hosts.push(PathBuf::from("/var/run/docker.sock"));
         }
-        let tls = if tcp_hosts.is_empty() || !tls_on {
+        // Passed sockets may be TCP ones: they get TLS as tcp:// hosts do.
+        let tls = if (tcp_hosts.is_empty() && fd_hosts.is_empty()) || !tls_on {
             None
         } else {
             Some(tls_config(flags, &default_cert_dir())?)
@@ -208,10 +231,11 @@ impl Config {
             .clone()
             .unwrap_or_else(|| helper_path(&engine_exe, "myinit"));
         let network = network_config(flags, &engine_exe)?;
-        let log_opts = log_opts(&flags.log_opts)?;
+        let log_opts = std::sync::Arc::new(std::sync::RwLock::new(log_opts(&flags.log_opts)?));
         Ok(Config {
             hosts,
             tcp_hosts,
+            fd_hosts,
             tls,
             containerd: flags.containerd.clone(),
             data_root: flags.data_root.clone(),
@@ -227,7 +251,9 @@ impl Config {
 }
 
 /// `--log-opt KEY=VALUE`s, checked as a container's would be.
-fn log_opts(opts: &[String]) -> Result<std::collections::BTreeMap<String, String>, ConfigError> {
+pub fn log_opts(
+    opts: &[String],
+) -> Result<std::collections::BTreeMap<String, String>, ConfigError> {
     let mut map = std::collections::BTreeMap::new();
     for opt in opts {
         let Some((k, v)) = opt.split_once('=') else {
@@ -555,8 +581,9 @@ mod tests {
             "max-file=5",
         ]))
         .unwrap();
-        assert_eq!(c.log_opts.get("max-size").map(String::as_str), Some("1m"));
-        assert_eq!(c.log_opts.get("max-file").map(String::as_str), Some("5"));
+        let opts = c.log_opts.read().unwrap();
+        assert_eq!(opts.get("max-size").map(String::as_str), Some("1m"));
+        assert_eq!(opts.get("max-file").map(String::as_str), Some("5"));
         for bad in ["max-size", "max-size=10x", "max-file=0", "color=red"] {
             let flags = Flags::parse_from(["myengined", "--log-opt", bad]);
             assert!(

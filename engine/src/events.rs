@@ -37,7 +37,13 @@ impl Events {
     /// Publishes an event about `id` of type `kind` (`container`, `image`, `network`,
     /// `volume`), stamped now. Container and image events also carry the legacy
     /// `status`/`id`/`from` fields, as Docker's do.
-    pub fn publish(&self, kind: &str, action: &str, id: &str, attributes: BTreeMap<String, String>) {
+    pub fn publish(
+        &self,
+        kind: &str,
+        action: &str,
+        id: &str,
+        attributes: BTreeMap<String, String>,
+    ) {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
@@ -48,8 +54,16 @@ impl Events {
             String::new()
         };
         let message = Message {
-            status: if legacy { action.to_string() } else { String::new() },
-            id: if legacy { id.to_string() } else { String::new() },
+            status: if legacy {
+                action.to_string()
+            } else {
+                String::new()
+            },
+            id: if legacy {
+                id.to_string()
+            } else {
+                String::new()
+            },
             from,
             kind: kind.to_string(),
             action: action.to_string(),

@@ -4,9 +4,10 @@
 //! before any async runtime exists.
 
 use anyhow::Context;
-use clap::Parser;
 use myengined::config::{Config, Flags};
 use tokio_util::sync::CancellationToken;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -16,22 +17,70 @@ fn main() {
     if myengined::logger::is_logger_invocation(rest) {
         std::process::exit(myengined::logger::run_logger(rest));
     }
-    let flags = Flags::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("myengined={},warn", flags.log_level))
-    });
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    let flags = match myengined::config_file::parse(&args) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("myengined: {e}");
+            std::process::exit(1);
+        }
+    };
+    let (filter, reload) = tracing_subscriber::reload::Layer::new(log_filter(&flags.log_level));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .init();
-    if let Err(e) = run(&flags) {
+    let reload_log_level = move |level: &str| {
+        if std::env::var_os("RUST_LOG").is_none() {
+            let _ = reload.reload(log_filter(level));
+        }
+    };
+    if let Err(e) = run(&args, &flags, reload_log_level) {
         eprintln!("myengined: {e:#}");
         std::process::exit(1);
     }
 }
 
-fn run(flags: &Flags) -> anyhow::Result<()> {
+/// RUST_LOG when set, else the daemon's `--log-level` for our crate.
+fn log_filter(level: &str) -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("myengined={level},warn")))
+}
+
+/// SIGHUP, as dockerd: the configuration file is read again and its log level and
+/// default log options take effect (for containers created from then on); a bad file
+/// changes nothing.
+fn reload(args: &[String], log_opts: &myengined::config::SharedLogOpts, set_level: &impl Fn(&str)) {
+    let flags = match myengined::config_file::parse(args) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::error!("reload: {e}");
+            return;
+        }
+    };
+    let opts = match myengined::config::log_opts(&flags.log_opts) {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!("reload: {e}");
+            return;
+        }
+    };
+    set_level(&flags.log_level);
+    *log_opts.write().unwrap_or_else(|e| e.into_inner()) = opts.clone();
+    tracing::info!(log_level = %flags.log_level, ?opts, "configuration reloaded");
+}
+
+fn run(
+    args: &[String],
+    flags: &Flags,
+    set_level: impl Fn(&str) + Send + 'static,
+) -> anyhow::Result<()> {
     let config = Config::from_flags(flags)?;
+    // Taken before the runtime's threads exist (it clears the hand-over variables).
+    let passed = if config.fd_hosts.is_empty() {
+        Vec::new()
+    } else {
+        myengined::server::take_passed_sockets(&config.fd_hosts)?
+    };
     // Two workers: enough for a daemon that mostly waits, and small when idle.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -55,19 +104,27 @@ fn run(flags: &Flags) -> anyhow::Result<()> {
         for addr in &config.tcp_hosts {
             listeners.push(myengined::server::bind_tcp(addr, acceptor.clone())?);
         }
+        for socket in passed {
+            listeners.push(socket.into_listener(acceptor.clone())?);
+        }
         let shutdown = CancellationToken::new();
         let on_signal = shutdown.clone();
+        let (args, log_opts) = (args.to_vec(), config.log_opts.clone());
         tokio::spawn(async move {
             use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut term), Ok(mut int)) = (
+            let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
                 signal(SignalKind::terminate()),
                 signal(SignalKind::interrupt()),
+                signal(SignalKind::hangup()),
             ) else {
                 return;
             };
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
+            loop {
+                tokio::select! {
+                    _ = term.recv() => break,
+                    _ = int.recv() => break,
+                    _ = hup.recv() => reload(&args, &log_opts, &set_level),
+                }
             }
             on_signal.cancel();
         });

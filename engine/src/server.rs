@@ -74,6 +74,107 @@ pub fn bind_tcp(addr: &str, tls: Option<TlsAcceptor>) -> Result<Listener> {
     Ok(Listener::Tcp(l, tls))
 }
 
+/// A listening socket the service manager passed.
+pub enum PassedSocket {
+    Unix(i32, std::os::unix::net::UnixListener),
+    Tcp(std::net::TcpListener),
+}
+
+impl PassedSocket {
+    /// The API listener (inside the runtime); TCP ones serve with `tls` when set.
+    pub fn into_listener(self, tls: Option<TlsAcceptor>) -> Result<Listener> {
+        let io = |e| Error::io("serving a passed socket", e);
+        Ok(match self {
+            PassedSocket::Unix(fd, l) => Listener::Unix(
+                PathBuf::from(format!("fd://{fd}")),
+                UnixListener::from_std(l).map_err(io)?,
+            ),
+            PassedSocket::Tcp(l) => Listener::Tcp(TcpListener::from_std(l).map_err(io)?, tls),
+        })
+    }
+}
+
+/// Takes the listening sockets the service manager passed (`LISTEN_PID`, `LISTEN_FDS`:
+/// descriptors 3, 4, …, as systemd's socket activation) for `fd://` (every one) or
+/// `fd://N` (that one). Call before any thread starts: it clears those variables.
+pub fn take_passed_sockets(wanted: &[Option<i32>]) -> Result<Vec<PassedSocket>> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let for_us = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+        == Some(std::process::id());
+    let count = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|n| n.parse::<i32>().ok())
+        .filter(|_| for_us)
+        .unwrap_or(0);
+    // SAFETY: no other thread exists yet (see above); children must not inherit the
+    // hand-over.
+    unsafe {
+        std::env::remove_var("LISTEN_PID");
+        std::env::remove_var("LISTEN_FDS");
+        std::env::remove_var("LISTEN_FDNAMES");
+    }
+    if count == 0 {
+        return Err(Error::BadParameter(
+            "fd:// given but no sockets were passed (LISTEN_FDS/LISTEN_PID are not set for this process)".into(),
+        ));
+    }
+    let passed: Vec<i32> = (3..3 + count).collect();
+    let mut fds = Vec::new();
+    for w in wanted {
+        match w {
+            None => fds.extend(passed.iter().copied()),
+            Some(n) if passed.contains(n) => fds.push(*n),
+            Some(n) => {
+                return Err(Error::BadParameter(format!(
+                    "fd://{n}: no such socket was passed (have {passed:?})"
+                )));
+            }
+        }
+    }
+    fds.sort_unstable();
+    fds.dedup();
+    let mut out = Vec::new();
+    for fd in fds {
+        let domain =
+            socket_domain(fd).map_err(|e| Error::io(format!("fd://{fd} is not a socket"), e))?;
+        // SAFETY: the descriptor was passed to us and is used by nothing else.
+        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+        let io = |e| Error::io(format!("serving fd://{fd}"), e);
+        if domain == libc::AF_UNIX {
+            let l = std::os::unix::net::UnixListener::from(owned);
+            l.set_nonblocking(true).map_err(io)?;
+            out.push(PassedSocket::Unix(fd, l));
+        } else {
+            let l = std::net::TcpListener::from(owned);
+            l.set_nonblocking(true).map_err(io)?;
+            out.push(PassedSocket::Tcp(l));
+        }
+    }
+    Ok(out)
+}
+
+fn socket_domain(fd: i32) -> std::io::Result<i32> {
+    let mut domain: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: getsockopt writes one c_int into `domain`.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_DOMAIN,
+            (&mut domain as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if rc == 0 {
+        Ok(domain)
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// How long a client may take over its TLS handshake before it is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 

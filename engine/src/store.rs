@@ -45,10 +45,14 @@ pub struct StateRecord {
     pub pid: u32,
     pub exit_code: i64,
     pub oom_killed: bool,
+    /// Frozen by `POST /containers/{id}/pause` (still `Running`).
+    pub paused: bool,
     pub error: String,
     /// RFC 3339; empty when never.
     pub started_at: String,
     pub finished_at: String,
+    /// Exited, with a restart by its policy pending (Docker's `Restarting`).
+    pub restarting: bool,
 }
 
 /// Everything the engine keeps about one container.
@@ -73,6 +77,9 @@ pub struct ContainerRecord {
     pub cgroups_path: String,
     pub state: StateRecord,
     pub restart_count: i64,
+    /// Stopped or killed by a user since its last start: `unless-stopped` does not
+    /// bring it back, not even after an engine restart.
+    pub manually_stopped: bool,
     /// The networks asked for at create (and by later connects), by network name:
     /// aliases and a fixed address.
     pub networking_config: NetworkingConfig,
@@ -117,6 +124,33 @@ impl ContainerStore {
                     names.insert(record.name.as_str(), record.id.as_str())?;
                 }
             }
+            tx.open_table(CONTAINERS)?
+                .insert(record.id.as_str(), bytes.as_slice())?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Writes `record` under its new name and frees `old_name`, in one transaction; a
+    /// conflict when the new name belongs to another container.
+    pub fn rename(&self, record: &ContainerRecord, old_name: &str) -> Result<()> {
+        let bytes = serde_json::to_vec(record).map_err(|e| Error::Store(e.to_string()))?;
+        let tx = self.db.begin_write()?;
+        {
+            let mut names = tx.open_table(NAMES)?;
+            let owner = names
+                .get(record.name.as_str())?
+                .map(|v| v.value().to_owned());
+            if let Some(owner) = owner
+                && owner != record.id
+            {
+                return Err(name_conflict(&record.name, &owner));
+            }
+            let old_owner = names.get(old_name)?.map(|v| v.value().to_owned());
+            if old_owner.as_deref() == Some(record.id.as_str()) {
+                names.remove(old_name)?;
+            }
+            names.insert(record.name.as_str(), record.id.as_str())?;
             tx.open_table(CONTAINERS)?
                 .insert(record.id.as_str(), bytes.as_slice())?;
         }
@@ -264,5 +298,22 @@ mod tests {
         assert_eq!(s.id_of_name("db").unwrap(), None);
         s.put(&record("c", "db")).unwrap();
         assert_eq!(s.load().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn rename_frees_the_old_name_and_refuses_a_taken_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = ContainerStore::open(&dir.path().join("s.redb")).unwrap();
+        s.put(&record("a", "web")).unwrap();
+        s.put(&record("b", "db")).unwrap();
+        s.rename(&record("a", "front"), "web").unwrap();
+        assert_eq!(s.id_of_name("front").unwrap().as_deref(), Some("a"));
+        assert_eq!(s.id_of_name("web").unwrap(), None);
+        let e = s.rename(&record("a", "db"), "front").unwrap_err();
+        assert_eq!(e.status(), 409, "{e}");
+        assert_eq!(s.id_of_name("front").unwrap().as_deref(), Some("a"));
+        assert_eq!(s.id_of_name("db").unwrap().as_deref(), Some("b"));
+        let names: Vec<String> = s.load().unwrap().into_iter().map(|r| r.name).collect();
+        assert_eq!(names, ["front", "db"]);
     }
 }

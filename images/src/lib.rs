@@ -62,5 +62,5 @@ pub use records::new_image;
 pub use reference::Reference;
 pub use registry::{Credentials, RegistryOptions};
 pub use resolve::{ResolvedImage, oci_to_proto};
-pub use rootfs::{ResolvedUser, resolve_user};
+pub use rootfs::{ResolvedUser, resolve_groups, resolve_user};
 pub use runtime_config::{DEFAULT_PATH_ENV, RuntimeConfig};

@@ -100,6 +100,45 @@ pub async fn resolve_user(mounts: &[Mount], user: &str) -> Result<ResolvedUser> 
         .map_err(|e| Error::Mount(io::Error::other(e.to_string())))?
 }
 
+/// The GIDs of `groups` (names or numbers) in the image's `/etc/group`, for
+/// `--group-add` (names resolve in the container's files, as Docker's).
+pub async fn resolve_groups(mounts: &[Mount], groups: &[String]) -> Result<Vec<u32>> {
+    if let Some(gids) = groups
+        .iter()
+        .map(|g| g.parse::<u32>().ok())
+        .collect::<Option<Vec<u32>>>()
+    {
+        return Ok(gids);
+    }
+    let mounts = mounts.to_vec();
+    let groups = groups.to_vec();
+    tokio::task::spawn_blocking(move || {
+        with_mounted(&mounts, |root| {
+            let text = read_in_root(root, "etc/group").unwrap_or_default();
+            let entries = entries(&text, 4);
+            groups
+                .iter()
+                .map(|g| {
+                    g.parse::<u32>()
+                        .ok()
+                        .or_else(|| {
+                            entries
+                                .iter()
+                                .find(|e| e[0] == g)
+                                .and_then(|e| e[2].parse().ok())
+                        })
+                        .ok_or_else(|| Error::User {
+                            user: g.clone(),
+                            reason: "no such group in the image's /etc/group".into(),
+                        })
+                })
+                .collect::<Result<Vec<u32>>>()
+        })?
+    })
+    .await
+    .map_err(|e| Error::Mount(io::Error::other(e.to_string())))?
+}
+
 /// Runs `f` on `mounts` mounted read-only at a temporary directory, then unmounts.
 pub fn with_mounted<T>(mounts: &[Mount], f: impl FnOnce(&Path) -> T) -> Result<T> {
     let dir = tempfile::Builder::new()

@@ -24,6 +24,9 @@ pub struct Engine {
     pub containerd: Daemon,
     /// Flags added after the harness's own (see `start_with_args`).
     extra_args: Vec<String>,
+    /// A listening socket handed to the engine as descriptor 3, as systemd's socket
+    /// activation does (see `start_activated`).
+    activation: Option<std::os::unix::net::UnixListener>,
 }
 
 /// A statically linked init for `--init` (busybox has no libc for a dynamic one): the
@@ -98,6 +101,7 @@ impl Engine {
             net,
             containerd,
             extra_args,
+            activation: None,
         };
         e.spawn();
         // The bridge and its route exist now: the next engine's choice avoids them.
@@ -142,7 +146,33 @@ impl Engine {
             .append(true)
             .open(d.join("engine.log"))
             .unwrap();
-        let child = Command::new(bin("myengined"))
+        let mut cmd = match &self.activation {
+            None => Command::new(bin("myengined")),
+            Some(l) => {
+                use std::os::fd::AsRawFd;
+                use std::os::unix::process::CommandExt;
+                // LISTEN_PID must be the engine's own PID: the shell's, kept by exec.
+                let mut c = Command::new("sh");
+                c.arg("-c")
+                    .arg("LISTEN_PID=$$ exec \"$0\" \"$@\"")
+                    .arg(bin("myengined"))
+                    .arg("-H")
+                    .arg("fd://")
+                    .env("LISTEN_FDS", "1");
+                let fd = l.as_raw_fd();
+                // SAFETY: dup2 is async-signal-safe; the new descriptor 3 is inherited.
+                unsafe {
+                    c.pre_exec(move || {
+                        if libc::dup2(fd, 3) < 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                        Ok(())
+                    });
+                }
+                c
+            }
+        };
+        let child = cmd
             .arg("-H")
             .arg(self.host())
             .arg("--containerd")
@@ -357,6 +387,36 @@ impl Engine {
             DaemonKind::Ours,
             extra.iter().map(|a| a.to_string()).collect(),
         );
+        e.load_busybox();
+        e
+    }
+}
+
+impl Engine {
+    /// Like [`Engine::start`], plus a UNIX socket at `activated.sock` in the engine's
+    /// directory that the engine does not bind itself: it gets it as descriptor 3 with
+    /// `LISTEN_FDS`/`LISTEN_PID` and `-H fd://`, as from systemd.
+    pub fn start_activated() -> Engine {
+        let containerd = Daemon::start(DaemonKind::Ours);
+        let dir = tempfile::Builder::new()
+            .prefix("engine-")
+            .tempdir()
+            .unwrap();
+        std::fs::create_dir_all(dir.path().join("docker-config")).unwrap();
+        let listener =
+            std::os::unix::net::UnixListener::bind(dir.path().join("activated.sock")).unwrap();
+        let lock = NetSlot::lock();
+        let net = NetSlot::choose();
+        let mut e = Engine {
+            child: None,
+            dir,
+            net,
+            containerd,
+            extra_args: Vec::new(),
+            activation: Some(listener),
+        };
+        e.spawn();
+        drop(lock);
         e.load_busybox();
         e
     }

@@ -114,6 +114,39 @@ pub struct ContainerOpts {
     /// Set custom DNS servers
     #[arg(long)]
     pub dns: Vec<String>,
+    /// Ulimit options (name=soft[:hard])
+    #[arg(long)]
+    pub ulimit: Vec<String>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long = "cpu-shares")]
+    pub cpu_shares: Option<i64>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// Add a host device to the container (HOST[:CONTAINER][:PERMISSIONS])
+    #[arg(long)]
+    pub device: Vec<String>,
+    /// Mount a tmpfs directory (PATH[:OPTIONS])
+    #[arg(long)]
+    pub tmpfs: Vec<String>,
+    /// Size of /dev/shm
+    #[arg(long = "shm-size")]
+    pub shm_size: Option<String>,
+    /// Security Options (no-new-privileges, seccomp=unconfined|FILE)
+    #[arg(long = "security-opt")]
+    pub security_opt: Vec<String>,
+    /// Add additional groups to join
+    #[arg(long = "group-add")]
+    pub group_add: Vec<String>,
+    /// Sysctl options (KEY=VALUE)
+    #[arg(long)]
+    pub sysctl: Vec<String>,
+    /// Logging driver for the container (json-file)
+    #[arg(long = "log-driver")]
+    pub log_driver: Option<String>,
+    /// Log driver options (KEY=VALUE)
+    #[arg(long = "log-opt")]
+    pub log_opt: Vec<String>,
     /// Print usage
     #[arg(long, action = clap::ArgAction::Help)]
     pub help: Option<bool>,
@@ -240,6 +273,7 @@ impl ContainerOpts {
             host.extra_hosts = Some(self.add_host.clone());
         }
         host.dns = self.dns.clone();
+        self.resource_and_security_options(&mut host)?;
         for spec in &self.publish {
             for (port, binding) in parse_publish(spec)? {
                 config.exposed_ports.insert(port.clone(), EmptyObject {});
@@ -266,6 +300,74 @@ impl ContainerOpts {
             host_config: host,
             networking_config,
         })
+    }
+
+    /// `--ulimit`, `--cpu-shares`, `--cpuset-cpus`, `--device`, `--tmpfs`, `--shm-size`,
+    /// `--security-opt`, `--group-add`, `--sysctl`, `--log-driver`, `--log-opt`, as the
+    /// docker CLI turns them into the HostConfig.
+    fn resource_and_security_options(&self, host: &mut HostConfig) -> Result<()> {
+        let flag = |name: &str, value: &str, e: String| {
+            Error::InvalidArgument(format!(
+                "invalid argument \"{value}\" for \"--{name}\" flag: {e}"
+            ))
+        };
+        let mut ulimits = Vec::new();
+        for u in &self.ulimit {
+            ulimits.push(parse_ulimit(u).map_err(|e| flag("ulimit", u, e))?);
+        }
+        if !ulimits.is_empty() {
+            host.ulimits = Some(ulimits);
+        }
+        host.cpu_shares = self.cpu_shares.unwrap_or(0);
+        host.cpuset_cpus = self.cpuset_cpus.clone().unwrap_or_default();
+        for d in &self.device {
+            host.devices
+                .push(parse_device(d).map_err(|e| flag("device", d, e))?);
+        }
+        if !self.tmpfs.is_empty() {
+            let mut map = std::collections::BTreeMap::new();
+            for t in &self.tmpfs {
+                let (path, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
+                if !path.starts_with('/') {
+                    return Err(flag("tmpfs", t, "path must be absolute".into()));
+                }
+                map.insert(path.to_owned(), opts.to_owned());
+            }
+            host.tmpfs = Some(map);
+        }
+        if let Some(s) = &self.shm_size {
+            host.shm_size = units::ram_in_bytes(s).map_err(|e| flag("shm-size", s, e))?;
+        }
+        let mut security = Vec::new();
+        for opt in &self.security_opt {
+            security.push(security_opt(opt)?);
+        }
+        if !security.is_empty() {
+            host.security_opt = Some(security);
+        }
+        if !self.group_add.is_empty() {
+            host.group_add = Some(self.group_add.clone());
+        }
+        if !self.sysctl.is_empty() {
+            let mut map = std::collections::BTreeMap::new();
+            for s in &self.sysctl {
+                let Some((k, v)) = s.split_once('=') else {
+                    return Err(flag("sysctl", s, "sysctl must be KEY=VALUE".into()));
+                };
+                map.insert(k.to_owned(), v.to_owned());
+            }
+            host.sysctls = Some(map);
+        }
+        if let Some(d) = &self.log_driver {
+            host.log_config.kind = d.clone();
+        }
+        for o in &self.log_opt {
+            let Some((k, v)) = o.split_once('=') else {
+                return Err(flag("log-opt", o, "must be KEY=VALUE".into()));
+            };
+            host.log_config.config.insert(k.to_owned(), v.to_owned());
+        }
+        Ok(())
     }
 
     /// The endpoint of the container's network, as docker's `parseNetworkOpts` builds it:
@@ -300,6 +402,96 @@ impl ContainerOpts {
         }
         Ok(config)
     }
+}
+
+const ULIMITS: &[&str] = &[
+    "core",
+    "cpu",
+    "data",
+    "fsize",
+    "locks",
+    "memlock",
+    "msgqueue",
+    "nice",
+    "nofile",
+    "nproc",
+    "rss",
+    "rtprio",
+    "rttime",
+    "sigpending",
+    "stack",
+];
+
+/// `name=soft[:hard]`; without a hard limit it equals the soft one.
+fn parse_ulimit(text: &str) -> std::result::Result<engine_api::containers::Ulimit, String> {
+    let (name, limits) = text
+        .split_once('=')
+        .ok_or_else(|| format!("invalid ulimit argument: {text}"))?;
+    if !ULIMITS.contains(&name) {
+        return Err(format!("invalid ulimit type: {name}"));
+    }
+    let number = |s: &str| {
+        s.parse::<i64>()
+            .map_err(|_| format!("invalid ulimit value: {s}"))
+    };
+    let (soft, hard) = match limits.split_once(':') {
+        Some((s, h)) => (number(s)?, number(h)?),
+        None => (number(limits)?, number(limits)?),
+    };
+    if soft > hard {
+        return Err(format!(
+            "ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}"
+        ));
+    }
+    Ok(engine_api::containers::Ulimit {
+        name: name.to_owned(),
+        soft,
+        hard,
+    })
+}
+
+fn is_device_permissions(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 3 && s.chars().all(|c| matches!(c, 'r' | 'w' | 'm'))
+}
+
+/// `HOST[:CONTAINER][:PERMISSIONS]`, docker's `parseDevice`.
+fn parse_device(text: &str) -> std::result::Result<engine_api::containers::DeviceMapping, String> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let (src, dst, perms) = match parts.as_slice() {
+        [src] => (*src, *src, "rwm"),
+        [src, p] if is_device_permissions(p) => (*src, *src, *p),
+        [src, dst] => (*src, *dst, "rwm"),
+        [src, dst, p] if is_device_permissions(p) => (*src, *dst, *p),
+        _ => return Err(format!("invalid device specification: {text}")),
+    };
+    if src.is_empty() || !dst.starts_with('/') {
+        return Err(format!("invalid device specification: {text}"));
+    }
+    Ok(engine_api::containers::DeviceMapping {
+        path_on_host: src.to_owned(),
+        path_in_container: dst.to_owned(),
+        cgroup_permissions: perms.to_owned(),
+    })
+}
+
+/// One `--security-opt`: `seccomp=FILE` sends the profile's JSON, compacted, as the
+/// docker CLI does (the daemon never reads client files).
+fn security_opt(opt: &str) -> Result<String> {
+    let Some((key, value)) = opt.split_once(['=', ':']) else {
+        return Ok(opt.to_owned());
+    };
+    if key != "seccomp" || value == "unconfined" || value == "builtin" {
+        return Ok(opt.to_owned());
+    }
+    let text = std::fs::read(value).map_err(|e| {
+        Error::InvalidArgument(format!("opening seccomp profile ({value}) failed: {e}"))
+    })?;
+    let json: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
+        Error::InvalidArgument(format!(
+            "compacting json for seccomp profile ({value}) failed: {e}"
+        ))
+    })?;
+    Ok(format!("seccomp={json}"))
 }
 
 /// docker's CLI makes a host path starting with `.` absolute (`-v ./data:/data`, `--mount
@@ -513,7 +705,7 @@ fn resolve_env(item: &str) -> Result<String> {
     })
 }
 
-fn restart_policy(text: &str) -> Result<RestartPolicy> {
+pub fn restart_policy(text: &str) -> Result<RestartPolicy> {
     let (name, count) = match text.split_once(':') {
         Some((n, c)) => (
             n,

@@ -6,7 +6,7 @@ use engine_api::containers::WaitResponse;
 
 use super::{Ctx, for_each_name};
 use crate::client::{Body, path_segment, query};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 #[derive(Debug, Args)]
 pub struct StopArgs {
@@ -35,6 +35,15 @@ pub struct KillArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Restart policy to apply when a container exits (no, always, on-failure[:N], unless-stopped)
+    #[arg(long)]
+    pub restart: Option<String>,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct RmArgs {
     /// Force the removal of a running container (uses SIGKILL)
     #[arg(short = 'f', long)]
@@ -53,6 +62,15 @@ pub struct WaitArgs {
 }
 
 pub fn stop(ctx: &Ctx, args: StopArgs) -> Result<i32> {
+    stop_or_restart(ctx, args, "stop")
+}
+
+/// `restart` takes the same flags as `stop`.
+pub fn restart(ctx: &Ctx, args: StopArgs) -> Result<i32> {
+    stop_or_restart(ctx, args, "restart")
+}
+
+fn stop_or_restart(ctx: &Ctx, args: StopArgs, action: &str) -> Result<i32> {
     let client = ctx.client()?;
     let mut params = Vec::new();
     if let Some(t) = args.time {
@@ -66,7 +84,7 @@ pub fn stop(ctx: &Ctx, args: StopArgs) -> Result<i32> {
     }
     let q = query(&params);
     for_each_name(&args.containers, |name| {
-        client.post(&format!("/containers/{}/stop{q}", path_segment(name)))
+        client.post(&format!("/containers/{}/{action}{q}", path_segment(name)))
     })
 }
 
@@ -76,6 +94,27 @@ pub fn kill(ctx: &Ctx, args: KillArgs) -> Result<i32> {
     let q = query(&params);
     for_each_name(&args.containers, |name| {
         client.post(&format!("/containers/{}/kill{q}", path_segment(name)))
+    })
+}
+
+/// `update`: what the engine can change on a container (its restart policy).
+pub fn update(ctx: &Ctx, args: UpdateArgs) -> Result<i32> {
+    let Some(restart) = &args.restart else {
+        return Err(Error::InvalidArgument(
+            "you must provide one or more flags when using this command".into(),
+        ));
+    };
+    let body = serde_json::json!({
+        "RestartPolicy": super::container_opts::restart_policy(restart)?,
+    });
+    let client = ctx.client()?;
+    for_each_name(&args.containers, |name| {
+        client
+            .post_json::<serde_json::Value>(
+                &format!("/containers/{}/update", path_segment(name)),
+                &body,
+            )
+            .map(drop)
     })
 }
 

@@ -7,21 +7,34 @@ use crate::client::{Client, DEFAULT_HOST};
 use crate::error::{Error, Result};
 
 pub mod attach;
+pub mod container;
 pub mod container_opts;
+pub mod cp;
 pub mod create;
+pub mod diff;
+pub mod events;
 pub mod exec;
+pub mod export;
+pub mod history;
+pub mod image;
 pub mod images;
 pub mod inspect;
 pub mod lifecycle;
 pub mod load;
 pub mod logs;
 pub mod network;
+pub mod pause;
 pub mod port;
 pub mod ps;
 pub mod pull;
+pub mod rename;
 pub mod run;
+pub mod save;
 pub mod start;
+pub mod stats;
 pub mod system;
+pub mod system_df;
+pub mod top;
 pub mod volume;
 
 /// A docker-compatible client for the Docker Engine API.
@@ -60,6 +73,10 @@ pub enum Command {
     Start(start::StartArgs),
     /// Stop one or more running containers
     Stop(lifecycle::StopArgs),
+    /// Restart one or more containers
+    Restart(lifecycle::StopArgs),
+    /// Update configuration of one or more containers
+    Update(lifecycle::UpdateArgs),
     /// Kill one or more running containers
     Kill(lifecycle::KillArgs),
     /// Remove one or more containers
@@ -94,10 +111,41 @@ pub enum Command {
     /// Manage volumes
     #[command(subcommand_required = true, arg_required_else_help = true)]
     Volume(volume::VolumeArgs),
+    /// Manage containers
+    #[command(subcommand_required = true, arg_required_else_help = true)]
+    Container(container::ContainerArgs),
+    /// Pause all processes within one or more containers
+    Pause(pause::PauseArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(pause::PauseArgs),
+    /// Rename a container
+    Rename(rename::RenameArgs),
+    /// Display the running processes of a container
+    Top(top::TopArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(stats::StatsArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(cp::CpArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(diff::DiffArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(export::ExportArgs),
     /// Show the Docker version information
     Version(system::VersionArgs),
     /// Display system-wide information
     Info(system::InfoArgs),
+    /// Get real time events from the server
+    Events(events::EventsArgs),
+    /// Show the history of an image
+    History(history::HistoryArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(save::SaveArgs),
+    /// Manage images
+    #[command(subcommand_required = true, arg_required_else_help = true)]
+    Image(image::ImageArgs),
+    /// Manage Docker
+    #[command(subcommand_required = true, arg_required_else_help = true)]
+    System(system::SystemArgs),
 }
 
 impl Command {
@@ -108,6 +156,8 @@ impl Command {
             Command::Create(_) => "create",
             Command::Start(_) => "start",
             Command::Stop(_) => "stop",
+            Command::Restart(_) => "restart",
+            Command::Update(_) => "update",
             Command::Kill(_) => "kill",
             Command::Rm(_) => "rm",
             Command::Wait(_) => "wait",
@@ -124,8 +174,22 @@ impl Command {
             Command::Load(_) => "load",
             Command::Network(_) => "network",
             Command::Volume(_) => "volume",
+            Command::Container(_) => "container",
+            Command::Pause(_) => "pause",
+            Command::Unpause(_) => "unpause",
+            Command::Rename(_) => "rename",
+            Command::Top(_) => "top",
+            Command::Stats(_) => "stats",
+            Command::Cp(_) => "cp",
+            Command::Diff(_) => "diff",
+            Command::Export(_) => "export",
             Command::Version(_) => "version",
             Command::Info(_) => "info",
+            Command::Events(_) => "events",
+            Command::History(_) => "history",
+            Command::Save(_) => "save",
+            Command::Image(_) => "image",
+            Command::System(_) => "system",
         }
     }
 }
@@ -166,6 +230,8 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> Result<i32> {
         Command::Create(a) => create::create(ctx, a),
         Command::Start(a) => start::start(ctx, a),
         Command::Stop(a) => lifecycle::stop(ctx, a),
+        Command::Restart(a) => lifecycle::restart(ctx, a),
+        Command::Update(a) => lifecycle::update(ctx, a),
         Command::Kill(a) => lifecycle::kill(ctx, a),
         Command::Rm(a) => lifecycle::rm(ctx, a),
         Command::Wait(a) => lifecycle::wait(ctx, a),
@@ -182,8 +248,22 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> Result<i32> {
         Command::Load(a) => load::load(ctx, a),
         Command::Network(a) => network::network(ctx, a),
         Command::Volume(a) => volume::volume(ctx, a),
+        Command::Container(a) => container::container(ctx, a),
+        Command::Pause(a) => pause::pause(ctx, a),
+        Command::Unpause(a) => pause::unpause(ctx, a),
+        Command::Rename(a) => rename::rename(ctx, a),
+        Command::Top(a) => top::top(ctx, a),
+        Command::Stats(a) => stats::stats(ctx, a),
+        Command::Cp(a) => cp::cp(ctx, a),
+        Command::Diff(a) => diff::diff(ctx, a),
+        Command::Export(a) => export::export(ctx, a),
         Command::Version(a) => system::version(ctx, a),
         Command::Info(a) => system::info(ctx, a),
+        Command::Events(a) => events::events(ctx, a),
+        Command::History(a) => history::history(ctx, a),
+        Command::Save(a) => save::save(ctx, a),
+        Command::Image(a) => image::image(ctx, a),
+        Command::System(a) => system::system(ctx, a),
     }
 }
 

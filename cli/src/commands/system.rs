@@ -1,9 +1,11 @@
-//! `version` and `info`.
+//! `version`, `info`, and the `system` group: `system df` (in `system_df.rs`),
+//! `system prune` and `system info`.
 
-use clap::Args;
+use clap::{Args, Subcommand};
 use engine_api::system::{Info, Version};
 
 use super::Ctx;
+use crate::client::{Body, query};
 use crate::error::Result;
 use crate::units;
 
@@ -12,6 +14,132 @@ pub struct VersionArgs {}
 
 #[derive(Debug, Args)]
 pub struct InfoArgs {}
+
+#[derive(Debug, Args)]
+pub struct SystemArgs {
+    #[command(subcommand)]
+    pub command: SystemCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SystemCommand {
+    /// Show docker disk usage
+    Df(super::system_df::DfArgs),
+    /// Display system-wide information
+    Info(InfoArgs),
+    /// Remove unused data
+    Prune(SystemPruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SystemPruneArgs {
+    /// Remove all unused images not just dangling ones
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Do not prompt for confirmation
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Prune anonymous volumes
+    #[arg(long)]
+    pub volumes: bool,
+    /// Provide filter values (e.g. "label=<key>=<value>")
+    #[arg(long = "filter", value_name = "FILTER")]
+    pub filter: Vec<String>,
+}
+
+pub fn system(ctx: &Ctx, args: SystemArgs) -> Result<i32> {
+    match args.command {
+        SystemCommand::Df(a) => super::system_df::df(ctx, a),
+        SystemCommand::Info(a) => info(ctx, a),
+        SystemCommand::Prune(a) => prune(ctx, a),
+    }
+}
+
+/// docker's warning, item by item. We have no builder, so no build cache line.
+fn prune_warning(all: bool, volumes: bool) -> String {
+    let mut lines = vec![
+        "all stopped containers",
+        "all networks not used by at least one container",
+    ];
+    if volumes {
+        lines.push("all anonymous volumes not used by at least one container");
+    }
+    lines.push(if all {
+        "all images without at least one container associated to them"
+    } else {
+        "all dangling images"
+    });
+    let mut out = String::from("WARNING! This will remove:\n");
+    for l in lines {
+        out.push_str(&format!("  - {l}\n"));
+    }
+    out.push_str("\nAre you sure you want to continue?");
+    out
+}
+
+/// `system prune`, client side as docker's: containers, networks, volumes (with
+/// `--volumes`), then images, each pruner's report printed as it comes; the first
+/// failure stops it.
+fn prune(ctx: &Ctx, args: SystemPruneArgs) -> Result<i32> {
+    let filters = super::parse_filters(&args.filter)?;
+    if filters.contains("until") && args.volumes {
+        return Err(crate::error::Error::InvalidArgument(
+            "ERROR: The \"until\" filter is not supported with \"--volumes\"".into(),
+        ));
+    }
+    if !args.force
+        && !super::confirm(
+            &prune_warning(args.all, args.volumes),
+            &mut std::io::stdin().lock(),
+        )
+    {
+        return Ok(0);
+    }
+    let client = ctx.client()?;
+    let mut params = Vec::new();
+    if !filters.is_empty() {
+        params.push(("filters", filters.to_query()));
+    }
+    let post = |path: &str| -> Result<serde_json::Value> {
+        client
+            .request("POST", &format!("{path}{}", query(&params)), Body::Empty)?
+            .json()
+    };
+    let mut space = 0u64;
+    let containers = post("/containers/prune")?;
+    space += containers["SpaceReclaimed"].as_u64().unwrap_or(0);
+    print_section("Deleted Containers:", &containers["ContainersDeleted"]);
+    let networks = post("/networks/prune")?;
+    print_section("Deleted Networks:", &networks["NetworksDeleted"]);
+    if args.volumes {
+        let volumes = post("/volumes/prune")?;
+        space += volumes["SpaceReclaimed"].as_u64().unwrap_or(0);
+        print_section("Deleted Volumes:", &volumes["VolumesDeleted"]);
+    }
+    let (output, images) = super::image::prune_images(&client, args.all, filters)?;
+    space += images;
+    if !output.is_empty() {
+        crate::outln!("{output}");
+    }
+    crate::outln!(
+        "Total reclaimed space: {}",
+        super::image::human_size_4(space as f64)
+    );
+    Ok(0)
+}
+
+/// A pruner's list as docker prints it: a title, one item a line, a blank line;
+/// nothing when the list is empty.
+fn print_section(title: &str, items: &serde_json::Value) {
+    let items: Vec<&str> = items
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    if items.is_empty() {
+        return;
+    }
+    crate::outln!("{title}\n{}\n", items.join("\n"));
+}
 
 /// The line `mycli --version` prints.
 pub fn version_line() -> String {

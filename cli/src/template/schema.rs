@@ -637,12 +637,47 @@ pub static VOLUME: StructDef = StructDef {
     ],
 };
 
+// ---------------------------------------------------------------- events
+
+/// An `omitempty` field whose JSON key differs from its Go name.
+const fn jo(go: &'static str, json: &'static str, ty: Ty) -> F {
+    F {
+        go,
+        json,
+        ty,
+        omit: true,
+        embed: false,
+    }
+}
+
+static EVENT_ACTOR: StructDef = StructDef {
+    name: "events.Actor",
+    fields: &[f("ID", S), f("Attributes", SMAP)],
+};
+
+/// `events.Message`, what `docker events --format` runs on.
+pub static EVENT: StructDef = StructDef {
+    name: "events.Message",
+    fields: &[
+        jo("Status", "status", S),
+        jo("ID", "id", S),
+        jo("From", "from", S),
+        f("Type", Ty::Str("events.Type")),
+        f("Action", Ty::Str("events.Action")),
+        f("Actor", Ty::Struct(&EVENT_ACTOR)),
+        jo("Scope", "scope", S),
+        jo("Time", "time", I64),
+        jo("TimeNano", "timeNano", I64),
+    ],
+};
+
 // ---------------------------------------------------------------- conversion
 
 pub static CONTAINER_TY: Ty = Ty::Struct(&CONTAINER);
 pub static IMAGE_TY: Ty = Ty::Struct(&IMAGE);
 pub static NETWORK_TY: Ty = Ty::Struct(&NETWORK);
 pub static VOLUME_TY: Ty = Ty::Struct(&VOLUME);
+pub static EVENT_TY: Ty = Ty::Struct(&EVENT);
 pub static OPAQUE_TY: Ty = Ty::Opaque;
 
 /// The typed value docker's CLI would have decoded `j` into.

@@ -62,6 +62,7 @@ pub async fn action(
         "stop" => {
             let signal = query.get("signal");
             daemon.stop_container(&c, signal, query.int("t")?).await?;
+            daemon.container_event(&c, "stop", &[]);
             Ok(empty(StatusCode::NO_CONTENT))
         }
         "restart" => {
@@ -69,16 +70,19 @@ pub async fn action(
                 .stop_container(&c, query.get("signal"), query.int("t")?)
                 .await
             {
-                Ok(()) | Err(Error::NotModified) => {}
+                Ok(()) => daemon.container_event(&c, "stop", &[]),
+                Err(Error::NotModified) => {}
                 Err(e) => return Err(e),
             }
             daemon.start_container(&c).await?;
+            daemon.container_event(&c, "restart", &[]);
             Ok(empty(StatusCode::NO_CONTENT))
         }
         "kill" => {
             daemon.kill_container(&c, query.get("signal")).await?;
             Ok(empty(StatusCode::NO_CONTENT))
         }
+        "update" => update(&daemon, &c, read_json(req).await?),
         "wait" => {
             let condition = WaitCondition::parse(query.get("condition").unwrap_or(""))?;
             // Registered before the answer goes out: a start after this is seen.
@@ -147,10 +151,20 @@ pub fn list(daemon: &Daemon, query: &Query) -> Result<Response> {
     records.sort_by(|a, b| b.created.cmp(&a.created));
     let mut out: Vec<Summary> = records
         .into_iter()
-        .filter(|r| all || r.state.status == Status::Running)
+        .filter(|r| all || r.state.status == Status::Running || r.state.restarting)
         .filter(|r| filters.matches("id", |v| r.id.starts_with(v)))
         .filter(|r| filters.matches("name", |v| r.name.contains(v.trim_start_matches('/'))))
-        .filter(|r| filters.matches("status", |v| v == r.state.status.as_str()))
+        .filter(|r| {
+            filters.matches("status", |v| {
+                if r.state.restarting {
+                    v == "restarting"
+                } else if r.state.paused {
+                    v == "paused"
+                } else {
+                    v == r.state.status.as_str()
+                }
+            })
+        })
         .filter(|r| {
             filters.matches("exited", |v| {
                 r.state.status == Status::Exited
@@ -176,6 +190,57 @@ pub fn list(daemon: &Daemon, query: &Query) -> Result<Response> {
         out.truncate(limit as usize);
     }
     Ok(json_response(StatusCode::OK, &out))
+}
+
+/// `POST /containers/{id}/update`: the restart policy; changing resources of a created
+/// container is not implemented yet, and says so.
+fn update(daemon: &Daemon, c: &Container, body: serde_json::Value) -> Result<Response> {
+    let serde_json::Value::Object(fields) = body else {
+        return Err(Error::BadParameter(
+            "invalid JSON: expected an object".into(),
+        ));
+    };
+    let mut policy = None;
+    let mut resources = Vec::new();
+    for (k, v) in fields {
+        match k.as_str() {
+            "RestartPolicy" => {
+                let p: engine_api::containers::RestartPolicy = serde_json::from_value(v)
+                    .map_err(|e| Error::BadParameter(format!("invalid JSON: {e}")))?;
+                // The docker CLI sends an empty policy when --restart is not given.
+                if !p.name.is_empty() {
+                    policy = Some(p);
+                }
+            }
+            // Zero, empty and null mean "unchanged", as the CLI sends every field.
+            _ if is_unset(&v) => {}
+            _ => resources.push(k),
+        }
+    }
+    if !resources.is_empty() {
+        return Err(Error::NotImplemented(format!(
+            "updating {} of a container",
+            resources.join(", ")
+        )));
+    }
+    if let Some(p) = policy {
+        daemon.update_restart_policy(c, p)?;
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        &serde_json::json!({ "Warnings": [] }),
+    ))
+}
+
+fn is_unset(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Null => true,
+        serde_json::Value::Bool(b) => !b,
+        serde_json::Value::Number(n) => n.as_f64() == Some(0.0),
+        serde_json::Value::String(s) => s.is_empty(),
+        serde_json::Value::Array(a) => a.is_empty(),
+        serde_json::Value::Object(o) => o.values().all(is_unset),
+    }
 }
 
 /// The states a `status` filter may name (Docker's list).
@@ -223,7 +288,11 @@ fn summary(daemon: &Daemon, r: &ContainerRecord) -> Summary {
         created,
         ports: summary_ports(r),
         labels: r.config.labels.clone(),
-        state: r.state.status.as_str().into(),
+        state: if r.state.paused {
+            "paused".into()
+        } else {
+            r.state.status.as_str().into()
+        },
         status: status_text(r),
         host_config: SummaryHostConfig {
             network_mode: network_mode(r),
@@ -312,7 +381,15 @@ fn status_text(r: &ContainerRecord) -> String {
     };
     match r.state.status {
         Status::Created => "Created".into(),
+        Status::Running if r.state.paused => {
+            format!("Up {} (Paused)", since(&r.state.started_at))
+        }
         Status::Running => format!("Up {}", since(&r.state.started_at)),
+        Status::Exited if r.state.restarting => format!(
+            "Restarting ({}) {} ago",
+            r.state.exit_code,
+            since(&r.state.finished_at)
+        ),
         Status::Exited => format!(
             "Exited ({}) {} ago",
             r.state.exit_code,
@@ -371,10 +448,17 @@ pub fn inspect(daemon: &Daemon, c: &Container) -> Inspect {
         path: r.path.clone(),
         args: r.args.clone(),
         state: State {
-            status: r.state.status.as_str().into(),
-            running: r.state.status == Status::Running,
-            paused: false,
-            restarting: false,
+            status: if r.state.restarting {
+                "restarting".into()
+            } else if r.state.paused {
+                "paused".into()
+            } else {
+                r.state.status.as_str().into()
+            },
+            // As Docker's: a container waiting to be restarted counts as running.
+            running: r.state.status == Status::Running || r.state.restarting,
+            paused: r.state.paused,
+            restarting: r.state.restarting,
             oom_killed: r.state.oom_killed,
             dead: false,
             pid: i64::from(r.state.pid),
@@ -508,6 +592,7 @@ fn attach(
         None => parse_detach_keys(DEFAULT_DETACH_KEYS).map_err(Error::BadParameter)?,
     };
     let want_stdin = query.bool("stdin") && record.config.open_stdin;
+    daemon.container_event(&c, "attach", &[]);
     let (stdout, stderr) = (query.bool("stdout"), query.bool("stderr"));
     let stream = query.bool("stream");
     let replay = query.bool("logs");

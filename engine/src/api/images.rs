@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
+use engine_api::filters::Filters;
 use engine_api::images::JsonMessage;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{Query, Response, channel_response, empty, json_response};
 use crate::daemon::Daemon;
@@ -40,6 +41,72 @@ pub async fn tag(daemon: &Daemon, name: &str, query: &Query) -> Result<Response>
 pub async fn delete(daemon: &Daemon, name: &str, query: &Query) -> Result<Response> {
     let items = daemon.remove_image(name, query.bool("force")).await?;
     Ok(json_response(StatusCode::OK, &items))
+}
+
+pub async fn history(daemon: &Daemon, name: &str) -> Result<Response> {
+    Ok(json_response(
+        StatusCode::OK,
+        &daemon.image_history(name).await?,
+    ))
+}
+
+/// `POST /images/prune?filters=`.
+pub async fn prune(daemon: &Daemon, query: &Query) -> Result<Response> {
+    let filters =
+        Filters::parse(query.get("filters").unwrap_or("")).map_err(Error::BadParameter)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &daemon.prune_images(&filters).await?,
+    ))
+}
+
+/// Every `names=` of a query string, decoded (`GET /images/get?names=a&names=b`; the
+/// router's `Query` keeps one value per key).
+pub fn names_param(raw_query: &str) -> Vec<String> {
+    raw_query
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .filter(|(k, _)| *k == "names")
+        .map(|(_, v)| {
+            Query::parse(&format!("v={v}"))
+                .get("v")
+                .unwrap_or("")
+                .to_owned()
+        })
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// `GET /images/{name}/get`, `GET /images/get?names=`: a tarball both `docker load`
+/// and OCI loaders read. A missing image or unreadable layer fails before the body
+/// starts; the archive is then written through a pipe, so memory stays flat whatever
+/// the image's size.
+pub async fn save(daemon: Arc<Daemon>, names: Vec<String>) -> Result<Response> {
+    let plan = daemon.plan_save(&names).await?;
+    let (response, tx) = channel_response("application/x-tar");
+    let (mut writer, reader) = tokio::io::duplex(256 << 10);
+    tokio::spawn(async move {
+        if let Err(e) = daemon.write_save(&plan, &mut writer).await {
+            // The status is sent: the client sees the archive cut short inside an entry
+            // (a layer's header goes out before its content is read).
+            tracing::warn!(?names, "save failed: {e}");
+        }
+    });
+    tokio::spawn(async move {
+        let mut reader = reader;
+        loop {
+            let mut buf = bytes::BytesMut::with_capacity(64 << 10);
+            match reader.read_buf(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {
+                    if tx.send(buf.freeze()).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    Ok(response)
 }
 
 fn line(m: &JsonMessage) -> bytes::Bytes {
@@ -222,6 +289,15 @@ mod tests {
         assert_eq!(load_error(usage).status(), 500);
         let ours = Error::Store("broken".into());
         assert_eq!(load_error(ours).status(), 500);
+    }
+
+    #[test]
+    fn every_names_parameter_counts() {
+        assert_eq!(
+            names_param("names=busybox&quiet=1&names=me%2Fbox%3A1&names="),
+            ["busybox", "me/box:1"]
+        );
+        assert!(names_param("").is_empty());
     }
 
     #[test]

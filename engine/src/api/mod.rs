@@ -3,11 +3,14 @@
 //! `{"message": "..."}`. Handlers in the submodules are thin: decode, call the daemon,
 //! encode.
 
+pub mod archive;
 pub mod containers;
+pub mod events;
 pub mod exec;
 pub mod hijack;
 pub mod images;
 pub mod networks;
+pub mod ops;
 pub mod query;
 pub mod system;
 pub mod volumes;
@@ -126,6 +129,11 @@ pub enum Route<'a> {
     ContainerCreate,
     Container(&'a str, &'a str),
     ContainerDelete(&'a str),
+    /// `archive` (GET, HEAD, PUT), `changes`, `export` (GET): handled in `archive`.
+    ContainerArchive(&'a str, &'a str),
+    /// `pause`, `unpause`, `rename` (POST), `top`, `stats` (GET): handled in `ops`.
+    ContainerOp(&'a str, &'a str),
+    ContainerPrune,
     Exec(&'a str, &'a str),
     ImageList,
     ImageCreate,
@@ -133,6 +141,11 @@ pub enum Route<'a> {
     ImageInspect(&'a str),
     ImageTag(&'a str),
     ImageDelete(&'a str),
+    ImageHistory(&'a str),
+    /// `GET /images/{name}/get` (one name) or `GET /images/get?names=` (None).
+    ImageSave(Option<&'a str>),
+    ImagePrune,
+    SystemDf,
     NetworkList,
     NetworkCreate,
     NetworkPrune,
@@ -143,18 +156,21 @@ pub enum Route<'a> {
     VolumePrune,
     /// A volume by name; the method decides.
     Volume(&'a str),
+    /// `GET /events`.
+    Events,
     /// A Docker endpoint we do not serve.
     NotImplemented(&'a str),
 }
 
 const CONTAINER_POST: &[&str] = &[
-    "start", "stop", "kill", "wait", "attach", "resize", "restart", "exec",
+    "start", "stop", "kill", "wait", "attach", "resize", "restart", "exec", "update",
 ];
-const CONTAINER_POST_LATER: &[&str] = &["pause", "unpause", "rename", "update", "copy"];
+const CONTAINER_OPS_POST: &[&str] = &["pause", "unpause", "rename"];
+const CONTAINER_OPS_GET: &[&str] = &["top", "stats"];
+const CONTAINER_POST_LATER: &[&str] = &["copy"];
 const CONTAINER_GET: &[&str] = &["json", "logs"];
-const CONTAINER_GET_LATER: &[&str] = &["top", "stats", "changes", "export", "archive", "attach/ws"];
+const CONTAINER_GET_LATER: &[&str] = &["attach/ws"];
 const LATER_PREFIXES: &[&str] = &[
-    "/events",
     "/system",
     "/build",
     "/auth",
@@ -168,10 +184,7 @@ const LATER_PREFIXES: &[&str] = &[
     "/session",
     "/distribution",
     "/commit",
-    "/containers/prune",
-    "/images/prune",
     "/images/search",
-    "/images/get",
 ];
 
 /// Maps a (version-stripped) path to a route; `Err` is 404 or 405.
@@ -197,11 +210,16 @@ pub fn resolve<'a>(method: &Method, path: &'a str) -> Result<Route<'a>> {
         }
         "/version" => return only(Method::GET, Route::Version),
         "/info" => return only(Method::GET, Route::Info),
+        "/events" => return only(Method::GET, Route::Events),
         "/containers/json" => return only(Method::GET, Route::ContainerList),
         "/containers/create" => return only(Method::POST, Route::ContainerCreate),
+        "/containers/prune" => return only(Method::POST, Route::ContainerPrune),
         "/images/json" => return only(Method::GET, Route::ImageList),
         "/images/create" => return only(Method::POST, Route::ImageCreate),
         "/images/load" => return only(Method::POST, Route::ImageLoad),
+        "/images/prune" => return only(Method::POST, Route::ImagePrune),
+        "/images/get" => return only(Method::GET, Route::ImageSave(None)),
+        "/system/df" => return only(Method::GET, Route::SystemDf),
         "/networks" => return only(Method::GET, Route::NetworkList),
         "/networks/create" => return only(Method::POST, Route::NetworkCreate),
         "/networks/prune" => return only(Method::POST, Route::NetworkPrune),
@@ -249,6 +267,22 @@ pub fn resolve<'a>(method: &Method, path: &'a str) -> Result<Route<'a>> {
         if CONTAINER_GET.contains(&action) {
             return only(Method::GET, Route::Container(id, action));
         }
+        if action == "archive" {
+            return if is(&Method::GET) || is(&Method::HEAD) || is(&Method::PUT) {
+                Ok(Route::ContainerArchive(id, action))
+            } else {
+                Err(wrong_method())
+            };
+        }
+        if action == "changes" || action == "export" {
+            return only(Method::GET, Route::ContainerArchive(id, action));
+        }
+        if CONTAINER_OPS_POST.contains(&action) {
+            return only(Method::POST, Route::ContainerOp(id, action));
+        }
+        if CONTAINER_OPS_GET.contains(&action) {
+            return only(Method::GET, Route::ContainerOp(id, action));
+        }
         if CONTAINER_POST_LATER.contains(&action) || CONTAINER_GET_LATER.contains(&action) {
             return Ok(Route::NotImplemented(action));
         }
@@ -275,7 +309,13 @@ pub fn resolve<'a>(method: &Method, path: &'a str) -> Result<Route<'a>> {
         if let Some(name) = rest.strip_suffix("/tag") {
             return only(Method::POST, Route::ImageTag(name));
         }
-        if rest.ends_with("/history") || rest.ends_with("/push") || rest.ends_with("/get") {
+        if let Some(name) = rest.strip_suffix("/history") {
+            return only(Method::GET, Route::ImageHistory(name));
+        }
+        if let Some(name) = rest.strip_suffix("/get") {
+            return only(Method::GET, Route::ImageSave(Some(name)));
+        }
+        if rest.ends_with("/push") {
             return Ok(Route::NotImplemented("images"));
         }
         return Err(if is(&Method::GET) || is(&Method::POST) {
@@ -296,12 +336,22 @@ async fn route(daemon: Arc<Daemon>, req: Request<Incoming>) -> Result<Response> 
         Route::Ping => Ok(system::ping(req.method() == Method::HEAD)),
         Route::Version => system::version(&daemon).await,
         Route::Info => system::info(&daemon).await,
+        Route::Events => events::events(&daemon, &query),
         Route::ContainerList => containers::list(&daemon, &query),
         Route::ContainerCreate => containers::create(&daemon, &query, req).await,
         Route::ContainerDelete(id) => containers::delete(&daemon, id, &query).await,
         Route::Container(id, action) => {
             let id = id.to_owned();
             containers::action(daemon, &id, action, &query, req).await
+        }
+        Route::ContainerOp(id, action) => {
+            let id = id.to_owned();
+            ops::action(daemon, &id, action, &query).await
+        }
+        Route::ContainerPrune => ops::prune(&daemon, &query).await,
+        Route::ContainerArchive(id, action) => {
+            let id = id.to_owned();
+            archive::action(daemon, &id, action, &query, req).await
         }
         Route::Exec(id, action) => {
             let id = id.to_owned();
@@ -313,6 +363,16 @@ async fn route(daemon: Arc<Daemon>, req: Request<Incoming>) -> Result<Response> 
         Route::ImageInspect(name) => images::inspect(&daemon, name).await,
         Route::ImageTag(name) => images::tag(&daemon, name, &query).await,
         Route::ImageDelete(name) => images::delete(&daemon, name, &query).await,
+        Route::ImageHistory(name) => images::history(&daemon, name).await,
+        Route::ImageSave(name) => {
+            let names = match name {
+                Some(n) => vec![n.to_owned()],
+                None => images::names_param(req.uri().query().unwrap_or("")),
+            };
+            images::save(daemon, names).await
+        }
+        Route::ImagePrune => images::prune(&daemon, &query).await,
+        Route::SystemDf => system::disk_usage(&daemon, req.uri().query().unwrap_or("")).await,
         Route::NetworkList => networks::list(&daemon, &query),
         Route::NetworkCreate => networks::create(&daemon, req).await,
         Route::NetworkPrune => networks::prune(&daemon, &query).await,
@@ -501,6 +561,8 @@ mod tests {
             resolve(&Method::GET, "/exec/e1/json").unwrap(),
             Exec("e1", "json")
         );
+        assert_eq!(resolve(&Method::GET, "/events").unwrap(), Events);
+        assert_eq!(resolve(&Method::POST, "/events").unwrap_err().status(), 405);
         assert_eq!(resolve(&Method::GET, "/volumes").unwrap(), VolumeList);
         assert_eq!(
             resolve(&Method::POST, "/volumes/create").unwrap(),
@@ -555,8 +617,42 @@ mod tests {
                 .status(),
             404
         );
-        assert!(matches!(
+        assert_eq!(
             resolve(&Method::POST, "/containers/x/pause").unwrap(),
+            ContainerOp("x", "pause")
+        );
+        assert_eq!(
+            resolve(&Method::HEAD, "/containers/x/archive").unwrap(),
+            ContainerArchive("x", "archive")
+        );
+        assert_eq!(
+            resolve(&Method::PUT, "/containers/x/archive").unwrap(),
+            ContainerArchive("x", "archive")
+        );
+        assert_eq!(
+            resolve(&Method::GET, "/containers/x/export").unwrap(),
+            ContainerArchive("x", "export")
+        );
+        assert_eq!(
+            resolve(&Method::POST, "/containers/x/changes")
+                .unwrap_err()
+                .status(),
+            405
+        );
+        assert!(matches!(
+            resolve(&Method::POST, "/containers/x/copy").unwrap(),
+            NotImplemented(_)
+        ));
+        assert_eq!(
+            resolve(&Method::GET, "/containers/x/stats").unwrap(),
+            ContainerOp("x", "stats")
+        );
+        assert_eq!(
+            resolve(&Method::POST, "/containers/prune").unwrap(),
+            ContainerPrune
+        );
+        assert!(matches!(
+            resolve(&Method::GET, "/swarm").unwrap(),
             NotImplemented(_)
         ));
         assert_eq!(
@@ -573,6 +669,28 @@ mod tests {
             405
         );
         assert_eq!(resolve(&Method::GET, "/nope").unwrap_err().status(), 404);
+        assert_eq!(
+            resolve(&Method::GET, "/images/me/box:1/history").unwrap(),
+            ImageHistory("me/box:1")
+        );
+        assert_eq!(
+            resolve(&Method::GET, "/images/busybox/get").unwrap(),
+            ImageSave(Some("busybox"))
+        );
+        assert_eq!(
+            resolve(&Method::GET, "/images/get").unwrap(),
+            ImageSave(None)
+        );
+        assert_eq!(resolve(&Method::POST, "/images/prune").unwrap(), ImagePrune);
+        assert_eq!(resolve(&Method::GET, "/system/df").unwrap(), SystemDf);
+        assert_eq!(
+            resolve(&Method::POST, "/system/df").unwrap_err().status(),
+            405
+        );
+        assert!(matches!(
+            resolve(&Method::POST, "/images/busybox/push").unwrap(),
+            NotImplemented(_)
+        ));
         assert_eq!(
             resolve(&Method::GET, "/containers/x/bogus")
                 .unwrap_err()

@@ -1,17 +1,20 @@
-//! `/_ping`, `/version`, `/info`.
+//! `/_ping`, `/version`, `/info`, `/system/df`.
 
 use std::collections::BTreeMap;
 
+use engine_api::containers::Summary;
 use engine_api::system::{
-    Commit, Component, Info, Platform, PluginsInfo, RuntimeInfo, SwarmInfo, Version,
+    Commit, Component, DiskUsage, DiskUsageContainer, Info, Platform, PluginsInfo, RuntimeInfo,
+    SwarmInfo, Version,
 };
 use engine_api::{API_VERSION, MIN_API_VERSION};
+use http_body_util::BodyExt;
 use hyper::StatusCode;
 use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, PRAGMA};
 
 use super::{Response, full, json_response};
 use crate::daemon::Daemon;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::Status;
 
 /// The version we report for ourselves.
@@ -223,4 +226,57 @@ pub async fn info(daemon: &Daemon) -> Result<Response> {
         ],
     };
     Ok(json_response(StatusCode::OK, &info))
+}
+
+/// `GET /system/df[?type=container|image|volume|build-cache]`: what images, containers
+/// and volumes take on disk (swagger: SystemDataUsageResponse). Without `type` every
+/// part is filled; with it only the parts named.
+pub async fn disk_usage(daemon: &Daemon, raw_query: &str) -> Result<Response> {
+    let types: Vec<String> = raw_query
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .filter(|(k, _)| *k == "type")
+        .map(|(_, v)| v.to_owned())
+        .collect();
+    for t in &types {
+        if !matches!(t.as_str(), "container" | "image" | "volume" | "build-cache") {
+            return Err(Error::BadParameter(format!("unknown object type: {t}")));
+        }
+    }
+    let wants = |t: &str| types.is_empty() || types.iter().any(|x| x == t);
+    let mut usage = DiskUsage::default();
+    let mut image_sizes = BTreeMap::new();
+    if wants("image") || wants("container") {
+        let (layers_size, images) = daemon.image_disk_usage().await?;
+        image_sizes = images.iter().map(|i| (i.id.clone(), i.size)).collect();
+        if wants("image") {
+            usage.layers_size = layers_size;
+            usage.images = images;
+        }
+    }
+    if wants("container") {
+        // The list's own entries (names, status text, mounts), with sizes added.
+        let listed = super::containers::list(daemon, &super::Query::parse("all=1"))?;
+        let body = listed
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let summaries: Vec<Summary> = serde_json::from_slice(&body)
+            .map_err(|e| Error::Store(format!("listing containers: {e}")))?;
+        for summary in summaries {
+            let size_rw = daemon.container_size_rw(&summary.id).await;
+            let image = image_sizes.get(&summary.image_id).copied().unwrap_or(0);
+            usage.containers.push(DiskUsageContainer {
+                summary,
+                size_rw,
+                size_root_fs: size_rw + image,
+            });
+        }
+    }
+    if wants("volume") {
+        usage.volumes = daemon.volume_disk_usage().await?;
+    }
+    Ok(json_response(StatusCode::OK, &usage))
 }

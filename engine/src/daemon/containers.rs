@@ -72,6 +72,8 @@ pub struct Container {
     oom: AtomicBool,
     /// A removal is under way (a second one answers 409, as Docker's).
     removing: AtomicBool,
+    /// The restart policy's back-off and pending restart.
+    pub(crate) restart: super::restart::RestartState,
 }
 
 impl Container {
@@ -90,6 +92,7 @@ impl Container {
             stdin: Mutex::new(None),
             oom: AtomicBool::new(false),
             removing: AtomicBool::new(false),
+            restart: Default::default(),
         }
     }
 
@@ -119,6 +122,10 @@ impl Container {
 
     pub fn is_running(&self) -> bool {
         self.status() == Status::Running
+    }
+
+    pub fn is_removing(&self) -> bool {
+        self.removing.load(Ordering::SeqCst)
     }
 
     pub(crate) fn update(&self, f: impl FnOnce(&mut ContainerRecord)) -> ContainerRecord {
@@ -225,11 +232,23 @@ impl Daemon {
 
         spec::validate_console_size(host_config.console_size)
             .map_err(|e| Error::BadParameter(e.to_string()))?;
+        let policy = super::restart::Policy::parse(&host_config.restart_policy)?;
+        if host_config.auto_remove && policy != super::restart::Policy::No {
+            return Err(Error::BadParameter(
+                "can't create 'AutoRemove' container with restart policy".into(),
+            ));
+        }
         // As dockerd: the daemon's --log-opt defaults go under the container's own, the
         // result is stored (inspect shows it), and a bad option is refused now, not at start.
         let mut host_config = host_config;
         let log_config = &mut host_config.log_config;
-        for (k, v) in &self.config.log_opts {
+        let defaults = self
+            .config
+            .log_opts
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for (k, v) in &defaults {
             log_config
                 .config
                 .entry(k.clone())
@@ -342,6 +361,9 @@ impl Daemon {
                 Ok(()) => {
                     self.insert_container(Arc::new(Container::from_record(record)));
                     tracing::info!(container_id = %id, "container created");
+                    if let Some(c) = self.container_by_id(&id) {
+                        self.container_event(&c, "create", &[]);
+                    }
                     Ok((id.clone(), Vec::new()))
                 }
                 Err(e) => {
@@ -443,9 +465,20 @@ impl Daemon {
         } else {
             config.user.clone()
         };
-        let user = myimages::resolve_user(&mounts, &user_text)
+        let mut user = myimages::resolve_user(&mounts, &user_text)
             .await
             .map_err(|e| Error::BadParameter(format!("unable to find user {user_text}: {e}")))?;
+        // --group-add names resolve in the image's /etc/group; the spec takes the GIDs.
+        if let Some(groups) = host_config.group_add.as_ref().filter(|g| !g.is_empty()) {
+            let gids = myimages::resolve_groups(&mounts, groups)
+                .await
+                .map_err(|e| Error::BadParameter(format!("unable to find group: {e}")))?;
+            for gid in gids {
+                if !user.additional_gids.contains(&gid) {
+                    user.additional_gids.push(gid);
+                }
+            }
+        }
         let cgroup_parent = if host_config.cgroup_parent.is_empty() {
             format!("/{}", self.config.namespace)
         } else {
@@ -545,6 +578,7 @@ impl Daemon {
     /// `POST /containers/{id}/start`. An auto-remove container that fails to start is
     /// removed, as Docker does (the CLI waits for that).
     pub async fn start_container(&self, c: &Arc<Container>) -> Result<()> {
+        self.restart_policy_reset(c);
         let result = self.start_locked(c).await;
         // Not when it already runs, or when a removal is under way (that one removes it);
         // every other failure, a taken port included, removes an auto-remove container.
@@ -562,6 +596,11 @@ impl Daemon {
 
     async fn start_locked(&self, c: &Arc<Container>) -> Result<()> {
         let _op = c.op.lock().await;
+        self.start_holding_op(c).await
+    }
+
+    /// The start itself; the caller holds `c.op`.
+    pub(crate) async fn start_holding_op(&self, c: &Arc<Container>) -> Result<()> {
         if c.removing.load(Ordering::SeqCst) {
             return Err(Error::Conflict(format!(
                 "removal of container {} is already in progress",
@@ -662,6 +701,7 @@ impl Daemon {
             r.state.pid = pid;
             r.state.exit_code = 0;
             r.state.oom_killed = false;
+            r.state.paused = false;
             r.state.error.clear();
             r.state.started_at = now_rfc3339();
             r.state.finished_at.clear();
@@ -672,6 +712,8 @@ impl Daemon {
             w.exit_code = 0;
         });
         tracing::info!(container_id = %id, pid, "container started");
+        self.volume_mounts_event(id, &record.volumes, "mount");
+        self.container_event(c, "start", &[]);
         Ok(())
     }
 
@@ -706,19 +748,33 @@ impl Daemon {
         exit_status: u32,
         exited_at: Option<String>,
     ) {
-        {
+        let restart = {
             let _op = c.op.lock().await;
             if !c.is_running() {
                 return;
             }
             let oom = c.oom.load(Ordering::SeqCst) || self.cgroup_oom_killed(&c.record());
+            // Docker's order: die, then the network's disconnect and the volumes' unmount.
+            self.container_event(
+                c,
+                "die",
+                &[
+                    ("exitCode", exit_status.to_string()),
+                    (
+                        "execDuration",
+                        crate::api::events::exec_duration(&c.record().state.started_at),
+                    ),
+                ],
+            );
             self.stop_network(c).await;
             self.unmount_volumes(&c.id, &c.record().volumes);
+            self.volume_mounts_event(&c.id, &c.record().volumes, "unmount");
             let record = c.update(|r| {
                 r.state.status = Status::Exited;
                 r.state.pid = 0;
                 r.state.exit_code = i64::from(exit_status);
                 r.state.oom_killed = oom;
+                r.state.paused = false;
                 r.state.finished_at = exited_at.unwrap_or_else(now_rfc3339);
             });
             // An auto-remove container is deleted next; if we die before that, the
@@ -728,6 +784,7 @@ impl Daemon {
             {
                 tracing::error!(container_id = %c.id, "recording the exit: {e}");
             }
+            let restart = self.restart_wanted(c);
             *c.stdin.lock().unwrap_or_else(|e| e.into_inner()) = None;
             // Waiters hear of the exit before the task's (slower) deletion; a start or
             // removal waits for that on the op lock.
@@ -744,6 +801,10 @@ impl Daemon {
                 }))
                 .await;
             tracing::info!(container_id = %c.id, exit_status, oom, "container exited");
+            restart
+        };
+        if restart {
+            self.schedule_restart(c, None);
         }
         if c.record().host_config.auto_remove {
             let this = self.clone();
@@ -792,6 +853,8 @@ impl Daemon {
             }))
             .await
             .map_err(|s| Error::rpc(format!("signalling container {}", c.id), s))?;
+        self.container_event(c, "kill", &[("signal", signal.to_string())]);
+        self.thaw_after_signal(c, signal).await;
         Ok(())
     }
 
@@ -802,10 +865,23 @@ impl Daemon {
             None => libc::SIGKILL as u32,
         };
         if !c.is_running() {
+            // Killing a container that waits to be restarted ends the waiting.
+            if c.record().state.restarting && self.restart_policy_cancel(c) {
+                return Ok(());
+            }
             return Err(Error::Conflict(format!(
                 "Container {} is not running",
                 c.id
             )));
+        }
+        // As dockerd: the stop signal (any signal when none is set) or SIGKILL means
+        // the exit is final for the restart policy.
+        let stop_signal = c.record().config.stop_signal;
+        if stop_signal.is_empty()
+            || signal == libc::SIGKILL as u32
+            || signals::parse(&stop_signal).ok() == Some(signal)
+        {
+            self.restart_policy_cancel(c);
         }
         self.signal_container(c, signal, false).await
     }
@@ -818,8 +894,12 @@ impl Daemon {
         timeout: Option<i64>,
     ) -> Result<()> {
         if !c.is_running() {
+            if c.record().state.restarting && self.restart_policy_cancel(c) {
+                return Ok(());
+            }
             return Err(Error::NotModified);
         }
+        self.restart_policy_cancel(c);
         let record = c.record();
         let signal = match signal.filter(|s| !s.is_empty()) {
             Some(s) => signals::parse(s)?,
@@ -882,6 +962,19 @@ impl Daemon {
                 c.id
             ))
         };
+        if c.record().state.restarting {
+            if !force {
+                return Err(Error::Conflict(format!(
+                    "You cannot remove a restarting container {}. Stop the container before attempting removal or force remove",
+                    c.id
+                )));
+            }
+            c.restart.cancel();
+        }
+        if force {
+            // The exit the kill below causes is not one to restart.
+            c.restart.cancel();
+        }
         // The kill and the wait for its exit happen without the op lock (the exit is
         // recorded under it); a start that slips in meanwhile is caught by the check
         // under the lock, and with force killed again.
@@ -930,6 +1023,7 @@ impl Daemon {
             self.remove_anonymous_volumes(&c.record().volumes);
         }
         tracing::info!(container_id = %c.id, "container removed");
+        self.container_event(c, "destroy", &[]);
         Ok(())
     }
 

@@ -132,6 +132,7 @@ impl Daemon {
                 {
                     tracing::info!(container_id = %oom.container_id, "OOM");
                     c.mark_oom();
+                    self.container_event(&c, "oom", &[]);
                 }
             }
             _ => {}
@@ -158,6 +159,8 @@ impl Daemon {
                             if p.status == TaskStatus::Stopped as i32 {
                                 let at = p.exited_at.as_ref().map(timestamp_rfc3339);
                                 self.record_exit(&c, p.exit_status, at).await;
+                            } else {
+                                self.reconcile_paused(&c, p.status == TaskStatus::Paused as i32);
                             }
                         }
                         Err(s) if s.code() == tonic::Code::NotFound => {
@@ -177,6 +180,9 @@ impl Daemon {
                 }
                 _ => {}
             }
+        }
+        if !self.booted.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            self.restart_on_boot();
         }
     }
 }

@@ -79,6 +79,12 @@ impl Daemon {
                 c.id
             )));
         }
+        if c.record().state.paused {
+            return Err(Error::Conflict(format!(
+                "Container {} is paused, unpause the container before exec",
+                c.id
+            )));
+        }
         if config.cmd.as_ref().is_none_or(Vec::is_empty) {
             return Err(Error::BadParameter("No exec command specified".into()));
         }
@@ -97,6 +103,14 @@ impl Daemon {
             state: Mutex::new(ExecState::default()),
             done: watch::channel(None).0,
         });
+        self.container_event(
+            &c,
+            &crate::api::events::exec_action(
+                "exec_create",
+                exec.config.cmd.as_deref().unwrap_or_default(),
+            ),
+            &[("execID", id.clone())],
+        );
         self.execs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -144,6 +158,14 @@ impl Daemon {
                 c.id
             )));
         }
+        self.container_event(
+            &c,
+            &crate::api::events::exec_action(
+                "exec_start",
+                exec.config.cmd.as_deref().unwrap_or_default(),
+            ),
+            &[("execID", exec.id.clone())],
+        );
         let process = self
             .exec_process(exec, c.record().state.pid, console_size)
             .await?;
@@ -329,6 +351,16 @@ impl Daemon {
             let mut s = exec.state.lock().unwrap_or_else(|e| e.into_inner());
             s.running = false;
             s.exit_code = Some(i64::from(exit_status));
+        }
+        if let Some(c) = self.container_by_id(&exec.container_id) {
+            self.container_event(
+                &c,
+                "exec_die",
+                &[
+                    ("execID", exec_id.to_owned()),
+                    ("exitCode", exit_status.to_string()),
+                ],
+            );
         }
         exec.done.send_replace(Some(i64::from(exit_status)));
         let _ = self

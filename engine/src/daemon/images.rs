@@ -1,12 +1,16 @@
 //! Images through the shared client library: lookup by name or ID, list, inspect, pull
-//! with Docker's JSON progress messages, tag, remove, load.
+//! with Docker's JSON progress messages, tag, remove, load, save, history, prune, and
+//! the images' part of disk usage.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use engine_api::filters::Filters;
 use engine_api::images::{
-    DeleteItem, ImageInspect, ImageMetadata, ImageSummary, JsonMessage, ProgressDetail, RootFs,
+    DeleteItem, HistoryItem, ImageInspect, ImageMetadata, ImagePruneResponse, ImageSummary,
+    JsonMessage, ProgressDetail, RootFs,
 };
+use myimages::archive::{SaveImage, SavePlan};
 use myimages::progress::{Kind, Status as PStatus};
 use myimages::{Image, Platform, Progress, PullOptions, Reference, ResolvedImage};
 
@@ -260,6 +264,7 @@ impl Daemon {
             )
         };
         send(JsonMessage::status(None, status));
+        self.image_event(&reference.familiar(), &reference.familiar(), "pull");
         Ok(())
     }
 
@@ -280,6 +285,11 @@ impl Daemon {
         self.images
             .tag_image(&found.record.name, &target.to_string(), true)
             .await?;
+        self.image_event(
+            &found.resolved.config_digest.to_string(),
+            &target.familiar(),
+            "tag",
+        );
         Ok(())
     }
 
@@ -332,12 +342,14 @@ impl Daemon {
         let mut out = Vec::new();
         for name in &doomed {
             self.images.delete_image(name, last).await?;
+            self.image_event(&id, &id, "untag");
             out.push(DeleteItem {
                 untagged: Some(familiar(name)),
                 deleted: None,
             });
         }
         if last {
+            self.image_event(&id, &id, "delete");
             out.push(DeleteItem {
                 untagged: None,
                 deleted: Some(id),
@@ -355,8 +367,369 @@ impl Daemon {
             unpack: true,
         };
         let images = self.images.import(path, &options, &|_| {}).await?;
+        images
+            .iter()
+            .for_each(|i| self.image_event(&familiar(&i.name), &familiar(&i.name), "load"));
         Ok(images.iter().map(|i| familiar(&i.name)).collect())
     }
+}
+
+impl Daemon {
+    /// `GET /images/{name}/history`: the config's history, newest first. Entries that
+    /// made a layer carry its size; only the top entry carries the image ID and tags
+    /// (its ancestors are not images here, so Docker shows them as `<missing>`).
+    pub async fn image_history(&self, reference: &str) -> Result<Vec<HistoryItem>> {
+        let f = self.find_image(reference).await?;
+        let id = f.resolved.config_digest.to_string();
+        let tags = self.image_tags(&id).await?;
+        let mut layer_sizes = Vec::new();
+        for (i, layer) in f.resolved.layers().iter().enumerate() {
+            layer_sizes.push(self.layer_size(&f.resolved, i, layer.size() as i64).await);
+        }
+        let mut items = Vec::new();
+        let mut next_layer = 0;
+        match f.resolved.config.history() {
+            Some(history) if !history.is_empty() => {
+                for h in history {
+                    let size = if h.empty_layer().unwrap_or(false) {
+                        0
+                    } else {
+                        next_layer += 1;
+                        layer_sizes.get(next_layer - 1).copied().unwrap_or(0)
+                    };
+                    items.push(HistoryItem {
+                        id: "<missing>".into(),
+                        created: unix(h.created().as_deref()),
+                        created_by: h.created_by().clone().unwrap_or_default(),
+                        tags: Vec::new(),
+                        size,
+                        comment: h.comment().clone().unwrap_or_default(),
+                    });
+                }
+            }
+            // No history: one entry per layer, as Docker shows such images.
+            _ => {
+                let created = created_unix(&f.resolved);
+                items.extend(layer_sizes.iter().map(|size| HistoryItem {
+                    id: "<missing>".into(),
+                    created,
+                    size: *size,
+                    ..Default::default()
+                }));
+            }
+        }
+        if items.is_empty() {
+            items.push(HistoryItem {
+                created: created_unix(&f.resolved),
+                ..Default::default()
+            });
+        }
+        items.reverse();
+        items[0].id = id;
+        items[0].tags = tags;
+        Ok(items)
+    }
+
+    /// The familiar tags of image `id` (digest-only names are not tags).
+    async fn image_tags(&self, id: &str) -> Result<Vec<String>> {
+        let mut tags: Vec<String> = self
+            .all_images()
+            .await?
+            .iter()
+            .filter(|o| o.resolved.config_digest.to_string() == id)
+            .map(|o| familiar(&o.record.name))
+            .filter(|n| !n.contains('@'))
+            .collect();
+        tags.sort();
+        tags.dedup();
+        Ok(tags)
+    }
+
+    /// A layer's size on disk: its snapshot's usage once unpacked, else the size of
+    /// its (compressed) blob.
+    async fn layer_size(&self, image: &ResolvedImage, index: usize, blob_size: i64) -> i64 {
+        let Some(chain_id) = image.chain_ids.get(index) else {
+            return blob_size;
+        };
+        match self.images.snapshot_usage(chain_id.as_str()).await {
+            Ok(u) if u.size > 0 => u.size,
+            _ => blob_size,
+        }
+    }
+
+    /// `GET /images/{name}/get` and `GET /images/get?names=`: finds every image (a
+    /// missing one is a 404 before anything is sent), then reads every layer once to
+    /// plan the archive. Images named by ID are saved without names; a
+    /// repository alone saves every tag of it.
+    pub async fn plan_save(&self, references: &[String]) -> Result<SavePlan> {
+        if references.is_empty() {
+            return Err(Error::BadParameter("no image names given".into()));
+        }
+        let mut images: Vec<SaveImage> = Vec::new();
+        let mut add = |f: FoundImage, named: bool| {
+            let id = f.resolved.config_digest.clone();
+            let i = match images.iter().position(|i| i.resolved.config_digest == id) {
+                Some(i) => i,
+                None => {
+                    images.push(SaveImage {
+                        resolved: f.resolved,
+                        names: Vec::new(),
+                    });
+                    images.len() - 1
+                }
+            };
+            if named && !images[i].names.contains(&f.record.name) {
+                images[i].names.push(f.record.name);
+            }
+        };
+        for reference in references {
+            // A repository alone (`busybox`) means every tag of it, as with Docker.
+            let tags = self.repository_tags(reference).await?;
+            if !tags.is_empty() {
+                for f in tags {
+                    add(f, true);
+                }
+                continue;
+            }
+            let f = self.find_image(reference).await?;
+            let by_name = Reference::parse(reference)
+                .map(|r| r.to_string() == f.record.name)
+                .unwrap_or(false);
+            add(f, by_name);
+        }
+        Ok(self.images.plan_save(&images).await?)
+    }
+
+    /// The tagged images of repository `text` when it names a repository alone (no tag,
+    /// no digest); none otherwise.
+    async fn repository_tags(&self, text: &str) -> Result<Vec<FoundImage>> {
+        let last = text.rsplit('/').next().unwrap_or(text);
+        if text.contains('@') || last.contains(':') {
+            return Ok(Vec::new());
+        }
+        let Ok(repo) = Reference::parse(text).map(|r| r.name()) else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .all_images()
+            .await?
+            .into_iter()
+            .filter(|f| {
+                Reference::parse(&f.record.name)
+                    .is_ok_and(|r| r.name() == repo && r.tag().is_some() && r.digest().is_none())
+            })
+            .collect())
+    }
+
+    /// Streams a planned save to `out`.
+    pub async fn write_save<W: tokio::io::AsyncWrite + Unpin>(
+        &self,
+        plan: &SavePlan,
+        out: &mut W,
+    ) -> Result<()> {
+        Ok(self.images.write_save(plan, out).await?)
+    }
+
+    /// `POST /images/prune`: by default images without tags; with `dangling=false`
+    /// every image no container uses. `until` and `label`/`label!` narrow it. An image a
+    /// container (of any state) uses is never pruned.
+    pub async fn prune_images(&self, filters: &Filters) -> Result<ImagePruneResponse> {
+        filters
+            .validate(&["dangling", "until", "label", "label!"])
+            .map_err(Error::BadParameter)?;
+        let dangling_only = match filters.get("dangling").collect::<Vec<_>>().as_slice() {
+            [] => true,
+            [v] if matches!(*v, "1" | "true") => true,
+            [v] if matches!(*v, "0" | "false") => false,
+            values => {
+                return Err(Error::BadParameter(format!(
+                    "invalid filter 'dangling=[{}]'",
+                    values.join(" ")
+                )));
+            }
+        };
+        let mut until = Vec::new();
+        for u in filters.get("until") {
+            until.push(parse_until(u)?);
+        }
+        let in_use: std::collections::BTreeSet<String> = self
+            .all_containers()
+            .iter()
+            .map(|c| c.record().image_id)
+            .collect();
+        // Every record, grouped by image ID.
+        let mut by_id: BTreeMap<String, Vec<FoundImage>> = BTreeMap::new();
+        for f in self.all_images().await? {
+            by_id
+                .entry(f.resolved.config_digest.to_string())
+                .or_default()
+                .push(f);
+        }
+        let mut doomed = Vec::new();
+        for (id, records) in &by_id {
+            let first = &records[0].resolved;
+            let tagged = records
+                .iter()
+                .any(|f| !familiar(&f.record.name).contains('@'));
+            let labels = first.runtime_config().labels;
+            let created = created_unix(first);
+            let keep = in_use.contains(id)
+                || (dangling_only && tagged)
+                || !filters.matches_labels(&labels)
+                || filters.get("label!").any(|l| match l.split_once('=') {
+                    Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
+                    None => labels.contains_key(l),
+                })
+                || until.iter().any(|u| created >= *u);
+            if !keep {
+                doomed.push(id.clone());
+            }
+        }
+        // Space is reclaimed for the blobs no kept image shares.
+        let mut kept_blobs = std::collections::BTreeSet::new();
+        for (id, records) in &by_id {
+            if !doomed.contains(id) {
+                for f in records {
+                    kept_blobs.extend(f.resolved.blobs().into_iter().map(|b| b.digest));
+                }
+            }
+        }
+        let mut freed: BTreeMap<String, i64> = BTreeMap::new();
+        let mut response = ImagePruneResponse::default();
+        for id in &doomed {
+            let records = &by_id[id];
+            let mut failed = false;
+            for f in records {
+                let last = f.record.name == records[records.len() - 1].record.name;
+                if let Err(e) = self.images.delete_image(&f.record.name, last).await {
+                    tracing::warn!(image = %f.record.name, "prune: {e}");
+                    failed = true;
+                    continue;
+                }
+                let name = familiar(&f.record.name);
+                self.events.publish(
+                    "image",
+                    "untag",
+                    id,
+                    BTreeMap::from([("name".to_owned(), name.clone())]),
+                );
+                response.images_deleted.push(DeleteItem {
+                    untagged: Some(name),
+                    deleted: None,
+                });
+            }
+            if failed {
+                continue;
+            }
+            for b in records[0].resolved.blobs() {
+                if !kept_blobs.contains(&b.digest) {
+                    freed.insert(b.digest, b.size);
+                }
+            }
+            self.events.publish(
+                "image",
+                "delete",
+                id,
+                BTreeMap::from([("name".to_owned(), id.clone())]),
+            );
+            response.images_deleted.push(DeleteItem {
+                untagged: None,
+                deleted: Some(id.clone()),
+            });
+        }
+        response.space_reclaimed = freed.values().map(|s| (*s).max(0) as u64).sum();
+        Ok(response)
+    }
+
+    /// The images part of `GET /system/df`: every image with its container count and
+    /// the bytes it shares with other images, and the size of all distinct layers.
+    pub async fn image_disk_usage(&self) -> Result<(i64, Vec<ImageSummary>)> {
+        let mut list = self.list_images().await?;
+        let mut layers_of: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
+        for f in self.all_images().await? {
+            layers_of
+                .entry(f.resolved.config_digest.to_string())
+                .or_insert_with(|| {
+                    f.resolved
+                        .layers()
+                        .iter()
+                        .map(|l| (l.digest().to_string(), l.size() as i64))
+                        .collect()
+                });
+        }
+        let mut users: BTreeMap<&str, (i64, usize)> = BTreeMap::new();
+        for layers in layers_of.values() {
+            for (digest, size) in layers {
+                users.entry(digest).or_insert((*size, 0)).1 += 1;
+            }
+        }
+        let layers_size = users.values().map(|(size, _)| size).sum();
+        for image in &mut list {
+            image.shared_size = layers_of
+                .get(&image.id)
+                .map(|layers| {
+                    layers
+                        .iter()
+                        .filter(|(d, _)| users.get(d.as_str()).is_some_and(|(_, n)| *n > 1))
+                        .map(|(_, s)| s)
+                        .sum()
+                })
+                .unwrap_or(0);
+        }
+        Ok((layers_size, list))
+    }
+}
+
+/// Unix seconds of an RFC 3339 time; 0 when absent or malformed.
+fn unix(time: Option<&str>) -> i64 {
+    time.and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+        .map(|t| t.timestamp())
+        .unwrap_or(0)
+}
+
+/// An `until` filter as Unix seconds: a Go duration before now (`24h`, `1h30m`,
+/// `90s`), Unix seconds (fractions allowed), RFC 3339, or a date.
+fn parse_until(text: &str) -> Result<i64> {
+    let bad = || Error::BadParameter(format!("invalid filter 'until={text}'"));
+    if let Some(d) = go_duration(text) {
+        return Ok(chrono::Utc::now().timestamp() - d);
+    }
+    if let Ok(secs) = text.parse::<f64>() {
+        return Ok(secs as i64);
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.timestamp());
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return d
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc().timestamp())
+            .ok_or_else(bad);
+    }
+    Err(bad())
+}
+
+/// Seconds in a Go duration made of `h`, `m`, `s` parts; None if it is not one.
+fn go_duration(text: &str) -> Option<i64> {
+    let mut total = 0f64;
+    let mut number = String::new();
+    let mut parts = 0;
+    for c in text.chars() {
+        if c.is_ascii_digit() || c == '.' {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            'h' => 3600.0,
+            'm' => 60.0,
+            's' => 1.0,
+            _ => return None,
+        };
+        total += number.parse::<f64>().ok()? * unit;
+        number.clear();
+        parts += 1;
+    }
+    (number.is_empty() && parts > 0).then_some(total as i64)
 }
 
 /// The repository as Docker's "Pulling from" line shows it: its path in the registry,
@@ -497,6 +870,20 @@ mod tests {
         );
         assert_eq!(familiar("127.0.0.1:5000/a/b:t"), "127.0.0.1:5000/a/b:t");
         assert!(progress_bar(5, 10).starts_with("[====="));
+    }
+
+    #[test]
+    fn until_takes_durations_timestamps_and_dates() {
+        assert_eq!(go_duration("1h30m"), Some(5400));
+        assert_eq!(go_duration("90s"), Some(90));
+        assert_eq!(go_duration("10"), None);
+        assert_eq!(go_duration("5d"), None);
+        let now = chrono::Utc::now().timestamp();
+        assert!((parse_until("24h").unwrap() - (now - 86400)).abs() < 5);
+        assert_eq!(parse_until("1700000000").unwrap(), 1_700_000_000);
+        assert_eq!(parse_until("1970-01-02").unwrap(), 86400);
+        assert_eq!(parse_until("1970-01-01T00:01:00Z").unwrap(), 60);
+        assert_eq!(parse_until("soon").unwrap_err().status(), 400);
     }
 
     #[test]

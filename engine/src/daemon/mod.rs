@@ -2,7 +2,9 @@
 //! [`Daemon`] owns the containerd connection, the store and the in-memory view of every
 //! container; the API layer only decodes requests and calls it.
 
+pub mod archive;
 pub mod containers;
+pub mod disk_usage;
 pub mod etc_files;
 pub mod events;
 pub mod exec;
@@ -10,9 +12,12 @@ pub mod images;
 pub mod logs;
 pub mod names;
 pub mod networks;
+pub mod ops;
+pub mod restart;
 pub mod seccomp;
 pub mod signals;
 pub mod spec;
+pub mod stats;
 pub mod volumes;
 
 use std::collections::HashMap;
@@ -45,6 +50,8 @@ pub struct Daemon {
     /// Serialises name generation and creation so two creates never pick one name.
     create_lock: tokio::sync::Mutex<()>,
     pub started: SystemTime,
+    /// The restarts the policies ask for at engine start were scheduled.
+    booted: std::sync::atomic::AtomicBool,
 }
 
 impl Daemon {
@@ -121,6 +128,7 @@ impl Daemon {
             execs: Mutex::new(HashMap::new()),
             create_lock: tokio::sync::Mutex::new(()),
             started: SystemTime::now(),
+            booted: Default::default(),
         })
     }
 

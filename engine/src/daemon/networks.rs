@@ -115,6 +115,7 @@ impl Daemon {
             return Err(e);
         }
         self.refresh_hosts(&record, &network_ids(&net));
+        self.network_endpoints_event(&c.id, network_ids(&net), "connect");
         Ok(())
     }
 
@@ -125,6 +126,7 @@ impl Daemon {
             return;
         }
         self.network.detach(&net).await;
+        self.network_endpoints_event(&c.id, network_ids(&net), "disconnect");
         let record = c.update(|r| r.network = ContainerNetwork::default());
         self.refresh_hosts(&record, &network_ids(&net));
     }
@@ -132,7 +134,7 @@ impl Daemon {
     /// Rewrites the hosts file of `changed` and of every running container sharing one
     /// of `networks` with it (user-defined networks only: the default bridge has no name
     /// resolution, as Docker's).
-    fn refresh_hosts(&self, changed: &ContainerRecord, networks: &BTreeSet<String>) {
+    pub(super) fn refresh_hosts(&self, changed: &ContainerRecord, networks: &BTreeSet<String>) {
         let user: BTreeSet<String> = networks
             .iter()
             .filter(|id| {
@@ -298,6 +300,7 @@ impl Daemon {
             return Err(e);
         }
         tracing::info!(network = %record.name, subnet = %record.subnet, "network created");
+        self.network_event(&record, "create", None);
         Ok(CreateNetworkResponse {
             id: record.id,
             warning: String::new(),
@@ -322,6 +325,7 @@ impl Daemon {
         self.store.delete_network(&n.id)?;
         self.network.remove(&n).await?;
         tracing::info!(network = %n.name, "network removed");
+        self.network_event(&n, "destroy", None);
         Ok(())
     }
 
@@ -400,6 +404,7 @@ impl Daemon {
             });
             self.store.put(&updated)?;
             self.refresh_hosts(&updated, &BTreeSet::from([n.id.clone()]));
+            self.network_event(&n, "connect", Some(&c.id));
         } else {
             let updated = c.update(|r| {
                 r.networking_config
@@ -439,6 +444,9 @@ impl Daemon {
         }
         let mut net = record.network.clone();
         self.network.disconnect(&mut net, &n).await;
+        if c.is_running() {
+            self.network_event(&n, "disconnect", Some(&c.id));
+        }
         let updated = c.update(|r| {
             r.network = net.clone();
             r.networking_config.endpoints_config.remove(&n.name);
@@ -464,7 +472,7 @@ impl Daemon {
     }
 }
 
-fn network_ids(net: &ContainerNetwork) -> BTreeSet<String> {
+pub(super) fn network_ids(net: &ContainerNetwork) -> BTreeSet<String> {
     net.endpoints
         .values()
         .map(|e| e.network_id.clone())

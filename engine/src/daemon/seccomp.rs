@@ -659,6 +659,97 @@ pub fn default_profile(caps: &[String]) -> Value {
     })
 }
 
+/// A profile in Docker's format (what `--security-opt seccomp=FILE` sends: the docker
+/// CLI reads the file and passes its JSON) rendered for a container holding `caps`: rules
+/// keep or drop by their `includes`/`excludes` (capabilities, architectures), `archMap`
+/// becomes the list of architectures, and the rest is the OCI object's own fields. A
+/// profile already in the OCI shape passes through the same way.
+pub fn custom_profile(text: &str, caps: &[String]) -> Result<Value, String> {
+    let p: Value =
+        serde_json::from_str(text).map_err(|e| format!("decoding seccomp profile failed: {e}"))?;
+    let Some(obj) = p.as_object() else {
+        return Err("decoding seccomp profile failed: not a JSON object".into());
+    };
+    let default_action = obj
+        .get("defaultAction")
+        .and_then(Value::as_str)
+        .filter(|a| !a.is_empty())
+        .ok_or("seccomp profile: defaultAction is required")?;
+    let mut out = json!({ "defaultAction": default_action });
+    if let Some(e) = obj.get("defaultErrnoRet").filter(|v| !v.is_null()) {
+        out["defaultErrnoRet"] = e.clone();
+    }
+    let mut arches: Vec<Value> = Vec::new();
+    if let Some(list) = obj.get("architectures").and_then(Value::as_array) {
+        arches.extend(list.iter().cloned());
+    }
+    // archMap: the native architecture and its sub-ABIs, for the host's native one.
+    for entry in obj
+        .get("archMap")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if entry["architecture"] == "SCMP_ARCH_X86_64" {
+            arches.push(entry["architecture"].clone());
+            arches.extend(
+                entry["subArchitectures"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            );
+        }
+    }
+    if !arches.is_empty() {
+        out["architectures"] = Value::Array(arches);
+    }
+    for key in ["flags", "listenerPath", "listenerMetadata"] {
+        if let Some(v) = obj.get(key).filter(|v| !v.is_null()) {
+            out[key] = v.clone();
+        }
+    }
+    let has_cap = |c: &Value| c.as_str().is_some_and(|c| caps.iter().any(|x| x == c));
+    let host_arch = |a: &Value| a.as_str() == Some(HOST_ARCH);
+    let mut syscalls = Vec::new();
+    for rule in obj
+        .get("syscalls")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let list = |v: &Value, key: &str| v[key].as_array().cloned().unwrap_or_default();
+        let (inc, exc) = (&rule["includes"], &rule["excludes"]);
+        if !list(inc, "caps").iter().all(has_cap)
+            || list(exc, "caps").iter().any(has_cap)
+            || (!list(inc, "arches").is_empty() && !list(inc, "arches").iter().any(host_arch))
+            || list(exc, "arches").iter().any(host_arch)
+        {
+            continue;
+        }
+        let mut names = list(rule, "names");
+        if let Some(name) = rule["name"].as_str().filter(|n| !n.is_empty()) {
+            names.push(json!(name));
+        }
+        let action = rule["action"]
+            .as_str()
+            .filter(|a| !a.is_empty())
+            .ok_or("seccomp profile: a syscall rule has no action")?;
+        if names.is_empty() {
+            return Err("seccomp profile: a syscall rule names no syscall".into());
+        }
+        let mut out_rule = json!({ "names": names, "action": action });
+        for key in ["errnoRet", "args"] {
+            if let Some(v) = rule.get(key).filter(|v| !v.is_null()) {
+                out_rule[key] = v.clone();
+            }
+        }
+        syscalls.push(out_rule);
+    }
+    out["syscalls"] = Value::Array(syscalls);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -769,6 +860,81 @@ mod tests {
             "mount", "unshare", "setns", "clone", "clone3", "reboot", "bpf",
         ] {
             assert!(!all.contains(&guarded), "{guarded} must stay conditional");
+        }
+    }
+
+    #[test]
+    fn custom_profiles_in_dockers_format() {
+        let caps = default_caps();
+        let text = r#"{
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "defaultErrnoRet": 1,
+            "archMap": [
+                {"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]},
+                {"architecture": "SCMP_ARCH_AARCH64", "subArchitectures": ["SCMP_ARCH_ARM"]}
+            ],
+            "syscalls": [
+                {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
+                {"name": "mkdir", "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+                {"names": ["mount"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+                {"names": ["chown"], "action": "SCMP_ACT_ALLOW", "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
+                {"names": ["arch_prctl"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["amd64"]}},
+                {"names": ["sync_file_range2"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["arm64"]}},
+                {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+                 "args": [{"index": 0, "value": 8, "valueTwo": 0, "op": "SCMP_CMP_EQ"}]}
+            ]
+        }"#;
+        let p = custom_profile(text, &caps).unwrap();
+        assert_eq!(p["defaultErrnoRet"], 1);
+        assert_eq!(
+            p["architectures"],
+            json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"])
+        );
+        let names: Vec<String> = p["syscalls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r["names"].as_array().unwrap().clone())
+            .map(|n| n.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "read",
+                "write",
+                "mkdir",
+                "chown",
+                "arch_prctl",
+                "personality"
+            ]
+        );
+        assert_eq!(allowed(&p, "mkdir")[0]["errnoRet"], 13);
+        assert_eq!(allowed(&p, "personality")[0]["args"][0]["value"], 8);
+        let mut admin = caps.clone();
+        admin.push("CAP_SYS_ADMIN".into());
+        let p = custom_profile(text, &admin).unwrap();
+        assert_eq!(allowed(&p, "mount").len(), 1);
+        assert!(allowed(&p, "chown").is_empty());
+    }
+
+    #[test]
+    fn broken_custom_profiles_are_refused() {
+        let caps = default_caps();
+        for (text, needle) in [
+            ("{", "decoding seccomp profile failed"),
+            ("[]", "not a JSON object"),
+            (r#"{"syscalls": []}"#, "defaultAction is required"),
+            (
+                r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"]}]}"#,
+                "no action",
+            ),
+            (
+                r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"action": "SCMP_ACT_ALLOW"}]}"#,
+                "names no syscall",
+            ),
+        ] {
+            let e = custom_profile(text, &caps).unwrap_err();
+            assert!(e.contains(needle), "{text}: {e}");
         }
     }
 }

@@ -880,15 +880,26 @@ fn private_ns(field: &str, mode: &str, private: &[&str]) -> Result<bool> {
     Err(SpecError::invalid(format!("invalid {field}: {mode}")))
 }
 
-fn security_options(hc: &HostConfig) -> Result<(bool, bool)> {
-    let (mut seccomp, mut no_new_privs) = (true, false);
+/// The seccomp filter a container asks for.
+enum Seccomp {
+    Default,
+    Unconfined,
+    /// A profile's JSON, as the docker CLI sends the file given to `seccomp=FILE`.
+    Custom(String),
+}
+
+fn security_options(hc: &HostConfig) -> Result<(Seccomp, bool)> {
+    let (mut seccomp, mut no_new_privs) = (Seccomp::Default, false);
     for opt in hc.security_opt.iter().flatten() {
         let (k, v) = opt.split_once(['=', ':']).unwrap_or((opt.as_str(), ""));
         match (k, v) {
-            ("seccomp", "unconfined") => seccomp = false,
-            ("seccomp", _) => {
-                return Err(SpecError::NotSupported("custom seccomp profiles".into()));
+            ("seccomp", "unconfined") => seccomp = Seccomp::Unconfined,
+            ("seccomp", "") => {
+                return Err(SpecError::invalid(format!(
+                    "invalid --security-opt: {opt:?}"
+                )));
             }
+            ("seccomp", profile) => seccomp = Seccomp::Custom(profile.to_owned()),
             ("no-new-privileges", "" | "true") => no_new_privs = true,
             ("no-new-privileges", "false") => no_new_privs = false,
             // No AppArmor or SELinux here: accept only what asks for nothing.
@@ -1094,12 +1105,13 @@ pub fn build_with_volumes(input: &SpecInput, volumes: &[VolumeBind]) -> Result<V
 
     // Process.
     let caps = capabilities(hc)?;
-    let (with_seccomp, no_new_privs) = security_options(hc)?;
+    let (seccomp_opt, no_new_privs) = security_options(hc)?;
     let mut gids = input.user.additional_gids.clone();
+    // Names were resolved in the image's /etc/group into the user's GIDs already.
     for g in hc.group_add.iter().flatten() {
-        let gid: u32 = g.parse().map_err(|_| {
-            SpecError::NotSupported(format!("group name {g:?} in GroupAdd (use a numeric GID)"))
-        })?;
+        let Ok(gid) = g.parse::<u32>() else {
+            continue;
+        };
         if !gids.contains(&gid) {
             gids.push(gid);
         }
@@ -1180,8 +1192,12 @@ pub fn build_with_volumes(input: &SpecInput, volumes: &[VolumeBind]) -> Result<V
     if let Some(sysctls) = hc.sysctls.as_ref().filter(|s| !s.is_empty()) {
         linux["sysctl"] = json!(sysctls);
     }
-    if with_seccomp {
-        linux["seccomp"] = seccomp::default_profile(&caps);
+    match &seccomp_opt {
+        Seccomp::Default => linux["seccomp"] = seccomp::default_profile(&caps),
+        Seccomp::Unconfined => {}
+        Seccomp::Custom(text) => {
+            linux["seccomp"] = seccomp::custom_profile(text, &caps).map_err(SpecError::invalid)?;
+        }
     }
 
     let mut spec = json!({

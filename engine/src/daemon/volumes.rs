@@ -363,6 +363,7 @@ impl Daemon {
         }
         st.records.insert(name.clone(), record.clone());
         tracing::info!(volume = %name, "volume created");
+        self.volume_event(&name, "create", &[]);
         Ok(record)
     }
 
@@ -473,6 +474,7 @@ impl Daemon {
         st.records.remove(name);
         st.mounted.remove(name);
         tracing::info!(volume = %name, "volume removed");
+        self.volume_event(name, "destroy", &[]);
         removed
     }
 

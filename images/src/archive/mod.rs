@@ -10,11 +10,13 @@
 mod export;
 mod import;
 mod plan;
+mod save;
 mod scan;
 
 pub use export::ExportOptions;
 pub use import::{ImportOptions, default_base_name};
 pub use plan::{ImportPlan, PlannedBlob, PlannedImage, plan};
+pub use save::{SaveImage, SavePlan};
 pub use scan::{ArchiveContents, scan};
 
 #[cfg(test)]
