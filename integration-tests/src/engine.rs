@@ -83,16 +83,20 @@ impl Engine {
     /// myengined over a daemon of `kind` (Debian's containerd 1.6 for the reference
     /// check), no images.
     pub fn start_on(kind: DaemonKind) -> Engine {
-        Engine::start_with(kind, Vec::new())
+        Engine::start_with(kind, Vec::new(), false)
     }
 
-    fn start_with(kind: DaemonKind, extra_args: Vec<String>) -> Engine {
+    /// `activated`: see [`Engine::start_activated`].
+    fn start_with(kind: DaemonKind, extra_args: Vec<String>, activated: bool) -> Engine {
         let containerd = Daemon::start(kind);
         let dir = tempfile::Builder::new()
             .prefix("engine-")
             .tempdir()
             .unwrap();
         std::fs::create_dir_all(dir.path().join("docker-config")).unwrap();
+        let activation = activated.then(|| {
+            std::os::unix::net::UnixListener::bind(dir.path().join("activated.sock")).unwrap()
+        });
         let lock = NetSlot::lock();
         let net = NetSlot::choose();
         let mut e = Engine {
@@ -101,7 +105,7 @@ impl Engine {
             net,
             containerd,
             extra_args,
-            activation: None,
+            activation,
         };
         e.spawn();
         // The bridge and its route exist now: the next engine's choice avoids them.
@@ -386,6 +390,7 @@ impl Engine {
         let e = Engine::start_with(
             DaemonKind::Ours,
             extra.iter().map(|a| a.to_string()).collect(),
+            false,
         );
         e.load_busybox();
         e
@@ -397,26 +402,7 @@ impl Engine {
     /// directory that the engine does not bind itself: it gets it as descriptor 3 with
     /// `LISTEN_FDS`/`LISTEN_PID` and `-H fd://`, as from systemd.
     pub fn start_activated() -> Engine {
-        let containerd = Daemon::start(DaemonKind::Ours);
-        let dir = tempfile::Builder::new()
-            .prefix("engine-")
-            .tempdir()
-            .unwrap();
-        std::fs::create_dir_all(dir.path().join("docker-config")).unwrap();
-        let listener =
-            std::os::unix::net::UnixListener::bind(dir.path().join("activated.sock")).unwrap();
-        let lock = NetSlot::lock();
-        let net = NetSlot::choose();
-        let mut e = Engine {
-            child: None,
-            dir,
-            net,
-            containerd,
-            extra_args: Vec::new(),
-            activation: Some(listener),
-        };
-        e.spawn();
-        drop(lock);
+        let e = Engine::start_with(DaemonKind::Ours, Vec::new(), true);
         e.load_busybox();
         e
     }

@@ -527,6 +527,10 @@ fn a_full_lifecycle_matches_dockerd() {
         }
         lines.join("\n")
     };
-    assert_eq!(normal(&seen[0].1), normal(&seen[1].1), "dockerd vs myengined");
+    assert_eq!(
+        normal(&seen[0].1),
+        normal(&seen[1].1),
+        "dockerd vs myengined"
+    );
     assert!(seen[1].1.contains("container restart"), "{}", seen[1].1);
 }

@@ -7,6 +7,7 @@ use engine_api::images::HistoryItem;
 use super::Ctx;
 use crate::client::path_segment;
 use crate::error::Result;
+use crate::table::ellipsis;
 use crate::template::{self, ListFormat, Value};
 use crate::units;
 
@@ -127,16 +128,6 @@ fn header() -> Value {
 fn short_id(id: &str) -> String {
     let id = id.split_once(':').map_or(id, |(_, hex)| hex);
     id.chars().take(12).collect()
-}
-
-/// docker's `formatter.Ellipsis`: at most `max` characters, the last one `…` when cut.
-fn ellipsis(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut out: String = text.chars().take(max - 1).collect();
-    out.push('…');
-    out
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use engine_api::containers::{Port, Summary};
 use super::{Ctx, parse_filters};
 use crate::client::query;
 use crate::error::{Error, Result};
+use crate::table::ellipsis;
 use crate::template::{self, ListFormat, Value};
 use crate::{table, units};
 
@@ -250,16 +251,6 @@ fn names(list: &[String]) -> String {
         .filter(|n| !n.contains('/'))
         .collect::<Vec<_>>()
         .join(",")
-}
-
-/// docker's `Ellipsis`: at most `max` characters, the last one `…` when cut.
-fn ellipsis(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_owned();
-    }
-    let mut out: String = s.chars().take(max - 1).collect();
-    out.push('…');
-    out
 }
 
 /// Go's `strconv.Quote` for the printable text commands are made of.

@@ -8,6 +8,7 @@ use engine_api::system::DiskUsage;
 use super::Ctx;
 use super::image::human_size_4;
 use crate::error::{Error, Result};
+use crate::table::ellipsis;
 use crate::template::{self, ListFormat, Value};
 use crate::{table, units};
 
@@ -277,16 +278,6 @@ fn split_repo_tag(t: &str) -> (String, String) {
         Some(i) => (t[..slash + i].to_owned(), t[slash + i + 1..].to_owned()),
         None => (t.to_owned(), "<none>".to_owned()),
     }
-}
-
-/// docker's `formatter.Ellipsis`.
-fn ellipsis(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut out: String = text.chars().take(max - 1).collect();
-    out.push('…');
-    out
 }
 
 #[cfg(test)]

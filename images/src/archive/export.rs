@@ -60,16 +60,18 @@ struct IndexEntry {
     annotations: BTreeMap<String, String>,
 }
 
-#[derive(Serialize)]
+/// One image of docker's `manifest.json` (`save` writes it too).
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct DockerEntry {
-    config: String,
-    repo_tags: Vec<String>,
-    layers: Vec<String>,
+pub(super) struct DockerEntry {
+    pub(super) config: String,
+    pub(super) repo_tags: Vec<String>,
+    pub(super) layers: Vec<String>,
 }
 
-/// Builds tar headers the way ctr's exporter does: owner 0, time 0.
-fn header(name: &str, size: u64, mode: u32, dir: bool) -> Result<[u8; 512]> {
+/// Builds tar headers the way ctr's exporter does: owner 0, time 0 (`save` writes
+/// its archives with them too).
+pub(super) fn header(name: &str, size: u64, mode: u32, dir: bool) -> Result<[u8; 512]> {
     let mut h = tar::Header::new_ustar();
     h.set_path(name).map_err(|source| Error::Stream {
         what: format!("tar header for {name}"),

@@ -18,6 +18,7 @@ use myproto::containerd::services::content::v1::ReadContentRequest;
 use serde::Serialize;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
+use super::export::{DockerEntry, header};
 use crate::client::Client;
 use crate::digest::{Digest, Verifier};
 use crate::error::{Error, Result};
@@ -96,14 +97,6 @@ struct OciManifest<'a> {
     media_type: &'static str,
     config: Descriptor<'a>,
     layers: Vec<Descriptor<'a>>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct DockerEntry {
-    config: String,
-    repo_tags: Vec<String>,
-    layers: Vec<String>,
 }
 
 /// How a layer blob is compressed, from its media type.
@@ -423,29 +416,6 @@ impl Client {
 
 fn blob_path(digest: &Digest) -> String {
     format!("blobs/sha256/{}", digest.hex())
-}
-
-/// A tar header as the exporter writes them: owner 0, time 0.
-fn header(name: &str, size: u64, mode: u32, dir: bool) -> Result<[u8; 512]> {
-    let mut h = tar::Header::new_ustar();
-    h.set_path(name).map_err(|source| Error::Stream {
-        what: format!("tar header for {name}"),
-        source,
-    })?;
-    h.set_size(size);
-    h.set_mode(mode);
-    h.set_uid(0);
-    h.set_gid(0);
-    h.set_mtime(0);
-    h.set_entry_type(if dir {
-        tar::EntryType::Directory
-    } else {
-        tar::EntryType::Regular
-    });
-    h.set_cksum();
-    let mut out = [0u8; 512];
-    out.copy_from_slice(h.as_bytes());
-    Ok(out)
 }
 
 /// Zeros up to the next 512-byte boundary after `size` bytes.
