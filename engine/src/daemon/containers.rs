@@ -702,6 +702,7 @@ impl Daemon {
             r.state.exit_code = 0;
             r.state.oom_killed = false;
             r.state.paused = false;
+            r.state.restarting = false;
             r.state.error.clear();
             r.state.started_at = now_rfc3339();
             r.state.finished_at.clear();
@@ -762,7 +763,7 @@ impl Daemon {
                     ("exitCode", exit_status.to_string()),
                     (
                         "execDuration",
-                        crate::api::events::exec_duration(&c.record().state.started_at),
+                        super::publish::exec_duration(&c.record().state.started_at),
                     ),
                 ],
             );
@@ -962,17 +963,15 @@ impl Daemon {
                 c.id
             ))
         };
-        if c.record().state.restarting {
-            if !force {
-                return Err(Error::Conflict(format!(
-                    "You cannot remove a restarting container {}. Stop the container before attempting removal or force remove",
-                    c.id
-                )));
-            }
-            c.restart.cancel();
+        if c.record().state.restarting && !force {
+            return Err(Error::Conflict(format!(
+                "You cannot remove a restarting container {}. Stop the container before attempting removal or force remove",
+                c.id
+            )));
         }
         if force {
-            // The exit the kill below causes is not one to restart.
+            // A pending restart ends, and the exit the kill below causes is not one to
+            // restart.
             c.restart.cancel();
         }
         // The kill and the wait for its exit happen without the op lock (the exit is

@@ -105,7 +105,7 @@ impl Daemon {
         });
         self.container_event(
             &c,
-            &crate::api::events::exec_action(
+            &super::publish::exec_action(
                 "exec_create",
                 exec.config.cmd.as_deref().unwrap_or_default(),
             ),
@@ -160,7 +160,7 @@ impl Daemon {
         }
         self.container_event(
             &c,
-            &crate::api::events::exec_action(
+            &super::publish::exec_action(
                 "exec_start",
                 exec.config.cmd.as_deref().unwrap_or_default(),
             ),

@@ -13,6 +13,7 @@ pub mod logs;
 pub mod names;
 pub mod networks;
 pub mod ops;
+pub mod publish;
 pub mod restart;
 pub mod seccomp;
 pub mod signals;

@@ -215,24 +215,28 @@ impl Daemon {
                 if token.is_cancelled() || c.is_running() || c.is_removing() {
                     return;
                 }
+                let r = c.update(|r| r.restart_count += 1);
+                if let Err(e) = this.store.put(&r) {
+                    tracing::warn!(container_id = %c.id, "{e}");
+                }
+                let result = this.start_holding_op(&c).await;
+                // Pending until here, so the engine's start-up pass does not schedule
+                // a second restart of a container this one is starting.
                 c.restart
                     .pending
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .take();
-                let r = c.update(|r| {
-                    r.restart_count += 1;
-                    r.state.restarting = false;
-                });
-                if let Err(e) = this.store.put(&r) {
-                    tracing::warn!(container_id = %c.id, "{e}");
+                if result.is_err() {
+                    let r = c.update(|r| r.state.restarting = false);
+                    let _ = this.store.put(&r);
                 }
-                this.start_holding_op(&c).await
+                result
             };
-            match result {
-                Ok(()) => this.container_event(&c, "start", &[]),
-                // As Docker: a restart that fails to start ends the policy's attempts.
-                Err(e) => tracing::warn!(container_id = %c.id, "restart by policy: {e}"),
+            // The start published its event; as Docker, a restart that fails to start
+            // ends the policy's attempts.
+            if let Err(e) = result {
+                tracing::warn!(container_id = %c.id, "restart by policy: {e}");
             }
         });
     }
