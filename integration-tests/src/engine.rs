@@ -164,10 +164,16 @@ impl Engine {
                     .arg("fd://")
                     .env("LISTEN_FDS", "1");
                 let fd = l.as_raw_fd();
-                // SAFETY: dup2 is async-signal-safe; the new descriptor 3 is inherited.
+                // SAFETY: dup2 and fcntl are async-signal-safe. dup2 onto itself keeps
+                // close-on-exec, so a listener that already is descriptor 3 has it cleared.
                 unsafe {
                     c.pre_exec(move || {
-                        if libc::dup2(fd, 3) < 0 {
+                        let rc = if fd == 3 {
+                            libc::fcntl(3, libc::F_SETFD, 0)
+                        } else {
+                            libc::dup2(fd, 3)
+                        };
+                        if rc < 0 {
                             return Err(std::io::Error::last_os_error());
                         }
                         Ok(())

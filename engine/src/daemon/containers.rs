@@ -804,8 +804,8 @@ impl Daemon {
             tracing::info!(container_id = %c.id, exit_status, oom, "container exited");
             restart
         };
-        if restart {
-            self.schedule_restart(c, None);
+        if let Some(token) = restart {
+            self.schedule_restart(c, None, token);
         }
         if c.record().host_config.auto_remove {
             let this = self.clone();

@@ -94,6 +94,20 @@ impl RestartState {
         *d
     }
 
+    /// A new pending restart (replacing and cancelling an older one).
+    fn make_pending(&self) -> CancellationToken {
+        let token = CancellationToken::new();
+        if let Some(old) = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(token.clone())
+        {
+            old.cancel();
+        }
+        token
+    }
+
     /// Marks a user's stop or kill: the coming exit is final. Cancels a pending restart
     /// and says whether there was one.
     pub fn cancel(&self) -> bool {
@@ -165,41 +179,38 @@ impl Daemon {
     }
 
     /// Called with the op lock held, right after an exit was recorded: whether the
-    /// policy restarts it. If so the record says `restarting` from now on.
-    pub(crate) fn restart_wanted(&self, c: &Container) -> bool {
+    /// policy restarts it. If so the record says `restarting` from now on and the
+    /// restart is pending already (a stop from now on finds and cancels it); the token
+    /// goes to [`Daemon::schedule_restart`].
+    pub(crate) fn restart_wanted(&self, c: &Container) -> Option<CancellationToken> {
         let r = c.record();
         if r.host_config.auto_remove || c.restart.canceled.load(Ordering::SeqCst) {
-            return false;
+            return None;
         }
         let policy = Policy::parse(&r.host_config.restart_policy).unwrap_or(Policy::No);
         if !policy.should_restart(r.state.exit_code, r.manually_stopped, r.restart_count) {
-            return false;
+            return None;
         }
         let r = c.update(|r| r.state.restarting = true);
         if let Err(e) = self.store.put(&r) {
             tracing::warn!(container_id = %c.id, "{e}");
         }
-        true
+        Some(c.restart.make_pending())
     }
 
     /// Starts `c` again after its back-off, unless a stop, kill, removal or start comes
     /// first.
-    pub(crate) fn schedule_restart(self: &Arc<Self>, c: &Arc<Container>, delay: Option<Duration>) {
+    pub(crate) fn schedule_restart(
+        self: &Arc<Self>,
+        c: &Arc<Container>,
+        delay: Option<Duration>,
+        token: CancellationToken,
+    ) {
         let r = c.record();
         let delay = delay.unwrap_or_else(|| {
             c.restart
                 .next_delay(run_time(&r.state.started_at, &r.state.finished_at))
         });
-        let token = CancellationToken::new();
-        if let Some(old) = c
-            .restart
-            .pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .replace(token.clone())
-        {
-            old.cancel();
-        }
         tracing::info!(container_id = %c.id, ?delay, restarts = r.restart_count, "restarting by policy");
         let this = self.clone();
         let c = c.clone();
@@ -275,7 +286,8 @@ impl Daemon {
             if let Err(e) = self.store.put(&r) {
                 tracing::warn!(container_id = %c.id, "{e}");
             }
-            self.schedule_restart(&c, Some(Duration::ZERO));
+            let token = c.restart.make_pending();
+            self.schedule_restart(&c, Some(Duration::ZERO), token);
         }
     }
 
